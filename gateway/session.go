@@ -61,17 +61,17 @@ type TerminateCause uint32
 
 // RFC 2866 §5.10 causes the gateway uses.
 const (
-	CauseUserRequest   TerminateCause = 1
-	CauseLostCarrier   TerminateCause = 2
-	CauseLostService   TerminateCause = 3
-	CauseIdleTimeout   TerminateCause = 4
+	CauseUserRequest    TerminateCause = 1
+	CauseLostCarrier    TerminateCause = 2
+	CauseLostService    TerminateCause = 3
+	CauseIdleTimeout    TerminateCause = 4
 	CauseSessionTimeout TerminateCause = 5
-	CauseAdminReset    TerminateCause = 6
-	CauseAdminReboot   TerminateCause = 7
-	CausePortError     TerminateCause = 8
-	CauseNASError      TerminateCause = 9
-	CauseNASRequest    TerminateCause = 10
-	CauseNASReboot     TerminateCause = 11
+	CauseAdminReset     TerminateCause = 6
+	CauseAdminReboot    TerminateCause = 7
+	CausePortError      TerminateCause = 8
+	CauseNASError       TerminateCause = 9
+	CauseNASRequest     TerminateCause = 10
+	CauseNASReboot      TerminateCause = 11
 )
 
 // Sessions receives the relay's session events; the billing side
