@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgebill/edgebill/internal/testenv"
 	"github.com/edgebill/edgebill/rfc/radiusx"
+	"github.com/edgebill/edgebill/rfc/tariff"
 )
 
 // radclient runs FreeRADIUS's own client (a peer none of us wrote) with
@@ -254,6 +255,7 @@ func TestFreeRADIUSRequiresMessageAuthenticator(t *testing.T) {
 func TestFreeRADIUSAuthorizeOnly(t *testing.T) {
 	t.Parallel()
 	fr := startRADIUS(t)
+	tariffs := map[string]string{}
 	ask := func(user string) (radius.Code, string) {
 		p := radius.New(radius.CodeAccessRequest, []byte(fr.GatewaySecret))
 		rand.Read(p.Authenticator[:])
@@ -282,6 +284,13 @@ func TestFreeRADIUSAuthorizeOnly(t *testing.T) {
 			t.Fatalf("%s: %v", user, err)
 		}
 		r, _ := radius.Parse(buf[:n], []byte(fr.GatewaySecret))
+		if r.Code == radius.CodeAccessAccept {
+			tf, err := tariff.FromPacket(r)
+			if err != nil {
+				t.Fatalf("%s: tariff in Access-Accept: %v", user, err)
+			}
+			tariffs[user] = tf.ID()
+		}
 		return r.Code, rfc2865.ReplyMessage_GetString(r)
 	}
 	for _, tc := range []struct {
@@ -290,6 +299,8 @@ func TestFreeRADIUSAuthorizeOnly(t *testing.T) {
 		msg  string
 	}{
 		{"alice", radius.CodeAccessAccept, ""},
+		{"bob", radius.CodeAccessAccept, ""},
+		{"carol", radius.CodeAccessAccept, ""},
 		{"dave", radius.CodeAccessReject, "arrears"},
 		{"erin", radius.CodeAccessReject, "not yet activated"},
 		{"nobody", radius.CodeAccessReject, "Unknown"},
@@ -297,6 +308,12 @@ func TestFreeRADIUSAuthorizeOnly(t *testing.T) {
 		code, msg := ask(tc.user)
 		if code != tc.code || !strings.Contains(msg, tc.msg) {
 			t.Errorf("%s: got %v %q, want %v containing %q", tc.user, code, msg, tc.code, tc.msg)
+		}
+	}
+	want := map[string]string{"alice": "time-basic", "bob": "volume-tiered", "carol": "peak-offpeak"}
+	for u, id := range want {
+		if tariffs[u] != id {
+			t.Errorf("%s: tariff %q, want %q", u, tariffs[u], id)
 		}
 	}
 }
