@@ -7,9 +7,9 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 CMDS      := $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./... 2>/dev/null)
 
-.PHONY: all build deps test test-short vet fmt fuzz bench clean
+.PHONY: all build cross deps test test-short vet fmt fuzz bench clean
 
-all: build
+all: build cross
 
 ## build: every binary into bin/, version stamped
 build:
@@ -18,6 +18,10 @@ build:
 		echo "build $$c"; \
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $$c || exit 1; \
 	done
+
+## cross: gatewayd for the CPUs gateways use (amd64, arm64, arm, mipsle softfloat) into bin/cross/
+cross:
+	GO=$(GO) VERSION=$(VERSION) gateway/crossbuild.sh bin/cross
 
 ## deps: install the Debian packages tests and demo need (idempotent)
 deps:
