@@ -7,7 +7,8 @@ FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 CMDS      := $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./... 2>/dev/null)
 
-.PHONY: all build cross deps test test-short vet fmt fuzz bench clean
+
+.PHONY: all build cross deps bench-compare demo test test-short vet fmt fuzz bench clean
 
 all: build cross
 
@@ -56,6 +57,10 @@ fuzz:
 ## bench: every benchmark with allocations (compare runs with benchstat)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## bench-compare: side-by-side relay benchmark (root): table in bench-compare.txt
+bench-compare: deps build
+	scripts/bench-compare.sh $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

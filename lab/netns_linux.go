@@ -58,24 +58,38 @@ func (ns *Netns) Command(name string, args ...string) *exec.Cmd {
 }
 
 // Do runs fn on an OS thread switched into the namespace: sockets fn
-// opens belong to the namespace and stay there after fn returns.
+// opens belong to the namespace and stay there after fn returns. The
+// thread is switched back afterwards and given back to the runtime; only
+// if that fails is it left to die with its goroutine (a thread that ends
+// would also fire the Pdeathsig of any child forked from it, see
+// spawn_linux.go).
 func (ns *Netns) Do(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		// The thread is not unlocked: it is dirty (in another namespace)
-		// and the runtime ends it when this goroutine exits.
 		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- fmt.Errorf("lab: %w", err)
+			return
+		}
+		defer orig.Close()
 		target, err := os.Open("/run/netns/" + ns.Name)
 		if err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("lab: %w", err)
 			return
 		}
 		defer target.Close()
 		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("lab: setns %s: %w", ns.Name, err)
 			return
 		}
-		errc <- fn()
+		err = fn()
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }

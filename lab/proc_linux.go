@@ -68,7 +68,9 @@ func startProcess(name string, cmd *exec.Cmd, log *logBuffer) (*process, error) 
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	cmd.Stdout = log
 	cmd.Stderr = log
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the forking *thread* ends: fork from a thread
+	// that lives as long as the process (spawn_linux.go).
+	if err := startOnSpawnThread(cmd); err != nil {
 		return nil, fmt.Errorf("lab: start %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, log: log, done: make(chan struct{})}

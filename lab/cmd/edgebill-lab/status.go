@@ -1,0 +1,109 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/edgebill/edgebill/lab"
+)
+
+// snapshot is what the status line shows, read from the database: the
+// BRAS's side from FreeRADIUS's radacct, bills and verdicts from billd's
+// tables when they exist.
+type snapshot struct {
+	sessionsUp, sessionsAll int64
+	octets                  int64
+	refused                 int64 // Access-Rejects FreeRADIUS logged
+	bills                   int64 // -1: no billd schema yet
+	verdicts                map[string]int64
+}
+
+// watcher keeps one connection to the lab's database (through isp).
+type watcher struct {
+	top  *lab.Topology
+	conn *pgx.Conn
+}
+
+func (w *watcher) close() {
+	if w.conn != nil {
+		w.conn.Close(context.Background())
+		w.conn = nil
+	}
+}
+
+func (w *watcher) snapshot(ctx context.Context) (snapshot, error) {
+	s := snapshot{bills: -1}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if w.conn == nil || w.conn.IsClosed() {
+		c, err := w.top.PG.Connect(ctx)
+		if err != nil {
+			return s, err
+		}
+		w.conn = c
+	}
+	c := w.conn
+	err := c.QueryRow(ctx, `SELECT count(*) FILTER (WHERE acctstoptime IS NULL), count(*),
+		COALESCE(sum(acctinputoctets + acctoutputoctets), 0)::bigint FROM radacct`).Scan(&s.sessionsUp, &s.sessionsAll, &s.octets)
+	if err != nil {
+		w.close()
+		return s, err
+	}
+	_ = c.QueryRow(ctx, `SELECT count(*) FROM radpostauth WHERE reply = 'Access-Reject'`).Scan(&s.refused)
+	var hasBills, hasVerdicts bool
+	if err := c.QueryRow(ctx, `SELECT to_regclass('billd.bills') IS NOT NULL, to_regclass('billd.verdicts') IS NOT NULL`).Scan(&hasBills, &hasVerdicts); err != nil {
+		w.close()
+		return s, err
+	}
+	if hasBills {
+		_ = c.QueryRow(ctx, `SELECT count(*) FROM billd.bills`).Scan(&s.bills)
+	}
+	if hasVerdicts {
+		rows, err := c.Query(ctx, `SELECT kind, count(*) FROM billd.verdicts GROUP BY kind ORDER BY kind`)
+		if err == nil {
+			s.verdicts = map[string]int64{}
+			for rows.Next() {
+				var k string
+				var n int64
+				if rows.Scan(&k, &n) == nil {
+					s.verdicts[k] = n
+				}
+			}
+			rows.Close()
+		}
+	}
+	return s, nil
+}
+
+func (s snapshot) line() string {
+	b := fmt.Sprintf("sessions up %d (%d in all) | traffic %s | refused %d | bills ", s.sessionsUp, s.sessionsAll, humanBytes(s.octets), s.refused)
+	if s.bills < 0 {
+		b += "n/a"
+	} else {
+		b += fmt.Sprint(s.bills)
+	}
+	return b
+}
+
+func (s snapshot) verdictLine() string {
+	if s.verdicts == nil {
+		return "verdicts: n/a (no billd schema)"
+	}
+	if len(s.verdicts) == 0 {
+		return "verdicts: none yet"
+	}
+	var parts []string
+	for _, k := range []string{"match", "within_tolerance", "usage_mismatch", "charge_mismatch", "missing_bill",
+		"orphan_bill", "bad_signature", "chain_gap", "duplicate"} {
+		if n, ok := s.verdicts[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	return "verdicts: " + strings.Join(parts, ", ")
+}
