@@ -52,6 +52,12 @@ type Config struct {
 	// Sockets per server (default 4); each keeps up to 256 requests
 	// outstanding.
 	Sockets int
+	// MaxOutstanding bounds the requests outstanding to one server (each
+	// Identifier in use counts); callers beyond it wait. Default: all the
+	// Identifiers of its sockets. A server whose socket buffer a burst
+	// overflows drops requests, which then wait a whole retransmission
+	// timer: a window of a few dozen keeps a server busy without that.
+	MaxOutstanding int
 	// IRT, MRT, MRC and MRD are the retransmission parameters of
 	// RFC 5080 §2.2.1 (defaults 2 s, 16 s, 5 and 30 s). MRC and MRD bound
 	// the time spent on one server; Exchange gives up after every server
@@ -72,13 +78,13 @@ type Config struct {
 
 // Stats counts what the client did since New.
 type Stats struct {
-	Requests    uint64 // distinct packets sent (each new Identifier)
-	Retransmits uint64 // the same packet sent again
-	Responses   uint64 // replies that verified and were delivered
-	BadReplies  uint64 // replies dropped: authenticators did not verify, malformed
-	Unmatched   uint64 // replies for no outstanding request (late, duplicate)
-	Failovers   uint64 // moves to the next server
-	Timeouts    uint64 // Exchange calls that ran out of servers
+	Requests    uint64 `json:"requests"`    // distinct packets sent (each new Identifier)
+	Retransmits uint64 `json:"retransmits"` // the same packet sent again
+	Responses   uint64 `json:"responses"`   // replies that verified and were delivered
+	BadReplies  uint64 `json:"bad_replies"` // replies dropped: authenticators did not verify, malformed
+	Unmatched   uint64 `json:"unmatched"`   // replies for no outstanding request (late, duplicate)
+	Failovers   uint64 `json:"failovers"`   // moves to the next server
+	Timeouts    uint64 `json:"timeouts"`    // Exchange calls that ran out of servers
 }
 
 // Client sends RADIUS requests and waits for their replies. It is safe for
@@ -164,7 +170,11 @@ func New(cfg Config) (*Client, error) {
 			c.Close()
 			return nil, fmt.Errorf("radclient: server %s has no secret", s.Addr)
 		}
-		srv := &server{idx: i, addr: s.Addr, secret: []byte(s.Secret), sem: make(chan struct{}, 256*cfg.Sockets)}
+		window := 256 * cfg.Sockets
+		if cfg.MaxOutstanding > 0 && cfg.MaxOutstanding < window {
+			window = cfg.MaxOutstanding
+		}
+		srv := &server{idx: i, addr: s.Addr, secret: []byte(s.Secret), sem: make(chan struct{}, window)}
 		c.servers = append(c.servers, srv)
 		for range cfg.Sockets {
 			conn, err := cfg.Dial(context.Background(), "udp", s.Addr)

@@ -203,11 +203,12 @@ func TestRetransmitBackoff(t *testing.T) {
 			t.Fatalf("retransmission %d differs from the first packet", i+1)
 		}
 	}
-	// RT roughly doubles: IRT, 2 IRT, 4 IRT, each ±10% plus scheduling.
+	// RT roughly doubles: IRT, 2 IRT, 4 IRT, each ±10%, plus what a
+	// loaded machine adds to either end of a gap.
 	for i := 1; i < len(as); i++ {
 		gap := as[i].at.Sub(as[i-1].at)
 		want := irt << (i - 1)
-		if gap < want*85/100 || gap > want*150/100+30*time.Millisecond {
+		if gap < want*70/100 || gap > want*2+100*time.Millisecond {
 			t.Errorf("gap %d = %v, want about %v", i, gap, want)
 		}
 	}
