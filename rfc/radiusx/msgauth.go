@@ -43,6 +43,18 @@ func zeroAuth(c radius.Code) bool {
 	return false
 }
 
+// zeroAuthResponse reports whether a response of this code is signed,
+// for its Message-Authenticator, over a zeroed Authenticator field rather
+// than the request's. RFC 3579 §3.2 defines only the Access replies. For
+// Accounting-Response FreeRADIUS 3.2 (rad_sign) zeroes the field, as for
+// the request it answers, and its radclient refuses anything else; for
+// CoA and Disconnect ACK/NAK it takes the request's Authenticator like
+// the Access replies. Encode does the same; VerifyResponse accepts either
+// form for an Accounting-Response.
+func zeroAuthResponse(c radius.Code) bool {
+	return c == radius.CodeAccountingResponse
+}
+
 // isResponse reports whether a packet of this code answers a request, so
 // both its hashes take the request's Authenticator.
 func isResponse(c radius.Code) bool {
@@ -88,7 +100,7 @@ func AppendEncode(b []byte, p *radius.Packet) ([]byte, error) {
 	start := len(b)
 	b = append(b, byte(p.Code), p.Identifier, 0, 0)
 	binary.BigEndian.PutUint16(b[start+2:], uint16(size))
-	if zeroAuth(p.Code) {
+	if zeroAuth(p.Code) || zeroAuthResponse(p.Code) {
 		b = append(b, make([]byte, 16)...)
 	} else {
 		b = append(b, p.Authenticator[:]...)
@@ -173,6 +185,12 @@ func VerifyResponse(resp, req, secret []byte) error {
 	reqAuth := req[4:headerLen]
 	if !checkAuthenticator(pkt, reqAuth, secret) {
 		return ErrBadAuthenticator
+	}
+	if zeroAuthResponse(radius.Code(pkt[0])) {
+		var nul [16]byte
+		if checkMA(pkt, nul[:], secret) == nil {
+			return nil
+		}
 	}
 	return checkMA(pkt, reqAuth, secret)
 }

@@ -2,6 +2,8 @@ package radiusx
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/md5"
 	"errors"
 	"testing"
 
@@ -235,6 +237,48 @@ func BenchmarkVerifyRequest(b *testing.B) {
 	for b.Loop() {
 		if err := VerifyRequest(pkt, secret); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// An Accounting-Response carries a Message-Authenticator computed over a
+// zeroed Authenticator field, as FreeRADIUS 3.2 signs and checks it; one
+// signed over the request's Authenticator is still accepted. (CoA and
+// Disconnect replies use the request's: TestEncodeVerifyResponses, and
+// nas's radclient Disconnect test against FreeRADIUS's own client.)
+func TestZeroAuthResponses(t *testing.T) {
+	for _, tc := range []struct{ req, resp radius.Code }{
+		{radius.CodeAccountingRequest, radius.CodeAccountingResponse},
+	} {
+		req, _ := Encode(request(tc.req))
+		rp, _ := radius.Parse(req, secret)
+		resp, err := Encode(rp.Response(tc.resp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Recompute independently: zero the Authenticator and the MA value.
+		scratch := bytes.Clone(resp)
+		copy(scratch[4:20], make([]byte, 16))
+		copy(scratch[22:38], make([]byte, 16))
+		mac := hmac.New(md5.New, secret)
+		mac.Write(scratch)
+		if !bytes.Equal(mac.Sum(nil), resp[22:38]) {
+			t.Errorf("%v: Message-Authenticator not over a zeroed Authenticator", tc.resp)
+		}
+		// The other form: over the request's Authenticator.
+		copy(scratch[4:20], req[4:20])
+		mac = hmac.New(md5.New, secret)
+		mac.Write(scratch)
+		other := bytes.Clone(resp)
+		copy(other[22:38], mac.Sum(nil))
+		h := md5.New()
+		h.Write(other[:4])
+		h.Write(req[4:20])
+		h.Write(other[20:])
+		h.Write(secret)
+		copy(other[4:20], h.Sum(nil))
+		if err := VerifyResponse(other, req, secret); err != nil {
+			t.Errorf("%v signed over the request Authenticator: %v", tc.resp, err)
 		}
 	}
 }

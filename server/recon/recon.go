@@ -1,0 +1,794 @@
+package recon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/edgebill/edgebill/rfc/tariff"
+	"github.com/edgebill/edgebill/server/store"
+)
+
+// Config configures reconciliation. The zero value of each field is the
+// default in its comment.
+type Config struct {
+	// Window bounds matching: a bill is matched only to a background
+	// session whose end (stop time, else last update) is within Window of
+	// the bill's stop time (default 15m). It is what makes the verdicts
+	// of a range independent of how the range is split: every decision
+	// about a bill or a session in [from, to) depends only on rows within
+	// 3*Window of it.
+	Window time.Duration
+	// Grace is how long after a session ends continuous reconciliation
+	// waits for its bill and its background record (default 15m).
+	Grace time.Duration
+	// Interval is how often continuous reconciliation runs (default 1m).
+	Interval time.Duration
+	// Start is where continuous reconciliation begins on a database that
+	// has no watermark yet (default: 24 hours before now-Grace).
+	Start time.Time
+	// Tolerance is how far usage may differ and still agree.
+	Tolerance Tolerance
+	// MissingScope says which background sessions without a bill are
+	// missing_bill: "all" (default) or "billed": only users with a bill
+	// in the 30 days before, for an ISP where not every subscriber is
+	// behind an edgebill gateway.
+	MissingScope string
+	// Instance names this billd in the run log.
+	Instance string
+	// FetchSize is how many pairs are priced per round trip (default 20000).
+	FetchSize int
+	// TempBuffers is the Postgres temp_buffers of the run's own
+	// connection, which holds the matching's temporary tables: about 500
+	// MB per million bills keeps them in memory (default "1GB"; memory is
+	// taken only as used, and given back when the run ends).
+	TempBuffers string
+	// Registerer receives the metrics (nil: not registered).
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() {
+	if c.Window <= 0 {
+		c.Window = 15 * time.Minute
+	}
+	if c.Grace <= 0 {
+		c.Grace = 15 * time.Minute
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Minute
+	}
+	if c.MissingScope == "" {
+		c.MissingScope = "all"
+	}
+	if c.FetchSize <= 0 {
+		c.FetchSize = 20000
+	}
+	if c.TempBuffers == "" {
+		c.TempBuffers = "1GB"
+	}
+}
+
+// Engine reconciles bills against radacct.
+type Engine struct {
+	st  *store.Store
+	cfg Config
+	log *zap.Logger
+	m   *metrics
+
+	mu      sync.Mutex
+	tariffs map[store.TariffKey]*tariff.Tariff
+}
+
+type metrics struct {
+	verdicts  *prometheus.CounterVec
+	last      *prometheus.GaugeVec
+	seconds   prometheus.Histogram
+	watermark prometheus.Gauge
+	errors    prometheus.Counter
+}
+
+// New makes an engine on st.
+func New(st *store.Store, cfg Config, log *zap.Logger) (*Engine, error) {
+	cfg.setDefaults()
+	if cfg.MissingScope != "all" && cfg.MissingScope != "billed" {
+		return nil, fmt.Errorf("recon: missing scope %q: want all or billed", cfg.MissingScope)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	m := &metrics{
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "billd_verdicts_total",
+			Help: "Verdicts written by reconciliation runs, by kind (a re-run counts again).",
+		}, []string{"kind"}),
+		last: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "billd_verdicts_last_run",
+			Help: "Verdicts of the last reconciliation run, by kind.",
+		}, []string{"kind"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "billd_reconcile_seconds",
+			Help:    "Duration of reconciliation runs.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "billd_reconcile_watermark_timestamp_seconds",
+			Help: "Continuous reconciliation has judged everything that ended before this time.",
+		}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "billd_reconcile_errors_total",
+			Help: "Reconciliation runs that failed.",
+		}),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(m.verdicts, m.last, m.seconds, m.watermark, m.errors)
+	}
+	return &Engine{st: st, cfg: cfg, log: log.Named("recon"), m: m}, nil
+}
+
+// Result is what one run did.
+type Result struct {
+	From, To time.Time
+	Counts   map[Kind]int
+	Took     time.Duration
+	// Steps is how long each step took: match, claim, chain, missing,
+	// pairs (fetch, price, write).
+	Steps map[string]time.Duration
+}
+
+// Total is the number of verdicts written.
+func (r *Result) Total() int {
+	n := 0
+	for _, c := range r.Counts {
+		n += c
+	}
+	return n
+}
+
+// refreshTariffs copies new tariff versions from the RADIUS tables and
+// reloads the parsed set.
+func (e *Engine) refreshTariffs(ctx context.Context) error {
+	if _, err := e.st.SyncTariffs(ctx); err != nil {
+		return fmt.Errorf("recon: tariffs: %w", err)
+	}
+	ts, bad, err := e.st.Tariffs(ctx)
+	if err != nil {
+		return fmt.Errorf("recon: tariffs: %w", err)
+	}
+	for k, err := range bad {
+		e.log.Warn("stored tariff does not parse", zap.Stringer("tariff", k), zap.Error(err))
+	}
+	e.mu.Lock()
+	e.tariffs = ts
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) lookup() Tariffs {
+	e.mu.Lock()
+	ts := e.tariffs
+	e.mu.Unlock()
+	return func(id string, v uint32) *tariff.Tariff { return ts[store.TariffKey{ID: id, Version: v}] }
+}
+
+// The matching. recon_bills is every bill whose stop time is within
+// 2*Window of the range, numbered (rid) for cheap joins; seq_dup marks a
+// repeat of a chain place already taken. recon_best gives each such bill
+// its best background session, if any: same user, intervals overlapping,
+// end within Window of the bill's stop; ties broken by PPPoE session id
+// (the BRAS's NAS-Port / NAS-Port-Id), then calling station (subscriber
+// MAC), then the longest overlap, the nearest start, the lowest
+// radacctid. recon_win gives each background session to one verified
+// bill: the best by the same order, then the first received.
+const (
+	sqlBills = `CREATE TEMP TABLE recon_bills ON COMMIT DROP AS
+SELECT row_number() OVER () AS rid, gateway_id, bill_id, stop_time, start_time, username, pppoe_session_id,
+	subscriber_mac, status, received_at, sequence, hash, prev_hash, session_ms, input_octets, output_octets,
+	charge, tariff_id, tariff_version, false AS seq_dup
+FROM billd.bills
+WHERE stop_time >= $1::timestamptz - 2 * $3::interval AND stop_time < $2::timestamptz + 2 * $3::interval`
+
+	// A bill is a repeat of its gateway's chain place when another bill
+	// with the same sequence was received before it. Rare: found by a
+	// hash aggregate, not by sorting every bill.
+	sqlSeqDup = `UPDATE recon_bills b SET seq_dup = true FROM (
+	SELECT rid, row_number() OVER (PARTITION BY gateway_id, sequence ORDER BY received_at, bill_id, stop_time) AS rn
+	FROM recon_bills WHERE (gateway_id, sequence) IN (
+		SELECT gateway_id, sequence FROM recon_bills GROUP BY gateway_id, sequence HAVING count(*) > 1)
+) d WHERE d.rn > 1 AND b.rid = d.rid`
+
+	// The background sessions are read once, with what the join needs
+	// computed (OFFSET 0 keeps the planner from recomputing it per pair),
+	// limited to those ending within 3*Window of the range.
+	sqlBest = `CREATE TEMP TABLE recon_best ON COMMIT DROP AS
+SELECT DISTINCT ON (b.rid)
+	b.rid, b.gateway_id, b.bill_id, b.stop_time, b.status, b.seq_dup, b.received_at, r.radacctid,
+	COALESCE(r.nasportid = b.pppoe_session_id::text, false) AS port_eq,
+	COALESCE(r.mac = replace(b.subscriber_mac::text, ':', ''), false) AS mac_eq,
+	LEAST(b.stop_time, r.aend) - GREATEST(b.start_time, r.acctstarttime) AS overlap,
+	abs(EXTRACT(EPOCH FROM r.acctstarttime - b.start_time)) AS start_gap,
+	r.acctstarttime AS acct_start, r.aend AS acct_end, r.acctstoptime IS NULL AS acct_open,
+	r.secs AS acct_seconds, r.ain AS acct_in, r.aout AS acct_out
+FROM recon_bills b
+JOIN (
+	SELECT radacctid, username, nasportid, acctstarttime, acctstoptime,
+		COALESCE(acctstoptime, acctupdatetime, acctstarttime) AS aend,
+		lower(translate(callingstationid, ':-.', '')) AS mac,
+		COALESCE(acctsessiontime, EXTRACT(EPOCH FROM COALESCE(acctstoptime, acctupdatetime) - acctstarttime)::bigint, 0) AS secs,
+		COALESCE(acctinputoctets, 0) AS ain, COALESCE(acctoutputoctets, 0) AS aout
+	FROM public.radacct
+	WHERE COALESCE(acctstoptime, acctupdatetime, acctstarttime) >= $2::timestamptz - 3 * $1::interval
+		AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $3::timestamptz + 3 * $1::interval
+	OFFSET 0
+) r ON r.username = b.username AND r.aend >= b.stop_time - $1::interval AND r.aend <= b.stop_time + $1::interval
+	AND r.aend >= b.start_time AND r.acctstarttime <= b.stop_time
+ORDER BY b.rid, port_eq DESC, mac_eq DESC, overlap DESC, start_gap, r.radacctid`
+
+	sqlWin = `CREATE TEMP TABLE recon_win ON COMMIT DROP AS
+SELECT DISTINCT ON (radacctid) radacctid, rid, gateway_id, bill_id
+FROM recon_best WHERE status = 'verified' AND NOT seq_dup
+ORDER BY radacctid, port_eq DESC, mac_eq DESC, overlap DESC, start_gap, received_at, gateway_id, bill_id, stop_time`
+
+	sqlAnalyze = `ANALYZE recon_bills; ANALYZE recon_best; ANALYZE recon_win`
+
+	// The verdicts replaced, summed per day, gateway and kind, so the
+	// daily summary can take them out again.
+	sqlDelete = `WITH d AS (DELETE FROM billd.verdicts WHERE period >= $1 AND period < $2
+	RETURNING period, gateway_id, kind, bill_charge, acct_charge, acct_in, acct_out, diff_seconds, diff_in, diff_out, diff_charge)
+SELECT date_trunc('day', period), COALESCE(gateway_id, ''), kind, count(*), COALESCE(sum(bill_charge), 0)::bigint,
+	COALESCE(sum(acct_charge), 0)::bigint, COALESCE(sum(COALESCE(acct_in, 0) + COALESCE(acct_out, 0)), 0)::bigint,
+	COALESCE(sum(diff_seconds), 0)::bigint,
+	COALESCE(sum(COALESCE(diff_in, 0) + COALESCE(diff_out, 0)), 0)::bigint, COALESCE(sum(diff_charge), 0)::bigint
+FROM d GROUP BY 1, 2, 3`
+
+	// A gateway's chain, for its bills in the range: the bill before each
+	// (by sequence) is found in recon_bills by a window, and only when that
+	// is not sequence-1 in the whole table (an index probe).
+	sqlChain = `WITH w AS (
+	SELECT gateway_id, bill_id, stop_time, start_time, username, sequence, prev_hash,
+		lag(sequence) OVER g AS wseq, lag(hash) OVER g AS whash
+	FROM recon_bills WHERE NOT seq_dup
+	WINDOW g AS (PARTITION BY gateway_id ORDER BY sequence)
+), c AS (
+	-- A CASE evaluates its subqueries only on the rows that take the
+	-- branch: the index probes happen for gaps and range edges only.
+	SELECT w.*,
+		CASE WHEN w.wseq = w.sequence - 1 THEN w.wseq ELSE COALESCE((SELECT x.sequence FROM billd.bills x
+			WHERE x.gateway_id = w.gateway_id AND x.sequence < w.sequence ORDER BY x.sequence DESC LIMIT 1), 0) END AS pseq,
+		CASE WHEN w.wseq = w.sequence - 1 THEN w.whash ELSE (SELECT x.hash FROM billd.bills x
+			WHERE x.gateway_id = w.gateway_id AND x.sequence < w.sequence ORDER BY x.sequence DESC, x.received_at LIMIT 1) END AS phash
+	FROM w WHERE w.stop_time >= $1 AND w.stop_time < $2
+), ins AS (
+	INSERT INTO billd.verdicts (period, kind, gateway_id, bill_id, username, seq_from, seq_to,
+		bill_start, detail, reconciled_at)
+	SELECT stop_time, 'chain_gap', gateway_id, bill_id, username,
+		CASE WHEN pseq < sequence - 1 THEN pseq + 1 ELSE sequence END,
+		CASE WHEN pseq < sequence - 1 THEN sequence - 1 ELSE sequence END,
+		start_time,
+		CASE WHEN pseq < sequence - 1 AND pseq + 1 = sequence - 1 THEN 'bill ' || (pseq + 1) || ' missing before bill ' || sequence
+		     WHEN pseq < sequence - 1 THEN 'bills ' || (pseq + 1) || ' to ' || (sequence - 1) || ' missing before bill ' || sequence
+		     ELSE 'bill ' || sequence || ' does not follow bill ' || (sequence - 1) || ': its previous hash ' ||
+		          left(encode(prev_hash, 'hex'), 12) || ' is not ' || left(encode(phash, 'hex'), 12) END,
+		$3
+	FROM c
+	WHERE pseq < sequence - 1 OR (sequence > 1 AND pseq = sequence - 1 AND phash IS DISTINCT FROM prev_hash)
+	RETURNING period, gateway_id, kind, bill_charge, acct_charge, acct_in, acct_out, diff_seconds, diff_in, diff_out, diff_charge
+) SELECT date_trunc('day', period), COALESCE(gateway_id, ''), kind, count(*), COALESCE(sum(bill_charge), 0)::bigint,
+	COALESCE(sum(acct_charge), 0)::bigint, COALESCE(sum(COALESCE(acct_in, 0) + COALESCE(acct_out, 0)), 0)::bigint,
+	COALESCE(sum(diff_seconds), 0)::bigint,
+	COALESCE(sum(COALESCE(diff_in, 0) + COALESCE(diff_out, 0)), 0)::bigint, COALESCE(sum(diff_charge), 0)::bigint
+FROM ins GROUP BY 1, 2, 3`
+
+	// Closed background sessions in the range no verified bill claims.
+	sqlMissing = `WITH ins AS (
+	INSERT INTO billd.verdicts (period, kind, radacctid, username,
+		acct_start, acct_stop, acct_seconds, acct_in, acct_out, detail, reconciled_at)
+	SELECT r.acctstoptime, 'missing_bill', r.radacctid, r.username,
+		r.acctstarttime, r.acctstoptime, r.acctsessiontime, r.acctinputoctets, r.acctoutputoctets,
+		CASE WHEN EXISTS (SELECT 1 FROM recon_best b WHERE b.radacctid = r.radacctid)
+			THEN 'only bills that are not verified or repeat a chain place claim it' ELSE '' END, $3
+	FROM public.radacct r
+	WHERE COALESCE(r.acctstoptime, r.acctupdatetime, r.acctstarttime) >= $1
+		AND COALESCE(r.acctstoptime, r.acctupdatetime, r.acctstarttime) < $2
+		AND r.acctstoptime IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM recon_win w WHERE w.radacctid = r.radacctid)
+		AND ($4::text = 'all' OR EXISTS (SELECT 1 FROM billd.bills b WHERE b.username = r.username
+			AND b.stop_time >= $1::timestamptz - interval '30 days' AND b.stop_time < $2::timestamptz + $5::interval))
+	RETURNING period, gateway_id, kind, bill_charge, acct_charge, acct_in, acct_out, diff_seconds, diff_in, diff_out, diff_charge
+) SELECT date_trunc('day', period), COALESCE(gateway_id, ''), kind, count(*), COALESCE(sum(bill_charge), 0)::bigint,
+	COALESCE(sum(acct_charge), 0)::bigint, COALESCE(sum(COALESCE(acct_in, 0) + COALESCE(acct_out, 0)), 0)::bigint,
+	COALESCE(sum(diff_seconds), 0)::bigint,
+	COALESCE(sum(COALESCE(diff_in, 0) + COALESCE(diff_out, 0)), 0)::bigint, COALESCE(sum(diff_charge), 0)::bigint
+FROM ins GROUP BY 1, 2, 3`
+
+	// The bills of the range with their matches, for pricing in Go: all
+	// from the temporary tables, joined by hash.
+	sqlPairs = `DECLARE recon_pairs NO SCROLL CURSOR FOR
+SELECT b.gateway_id, b.bill_id, b.stop_time, b.username, b.status,
+	CASE WHEN b.seq_dup THEN 'sequence ' || b.sequence || ' was already billed by an earlier bill'
+	     WHEN m.radacctid IS NOT NULL AND b.status = 'verified' AND w.rid <> b.rid
+	     THEN 'background session ' || m.radacctid || ' is already billed by ' || w.gateway_id || ' bill ' || encode(w.bill_id, 'hex')
+	     ELSE '' END,
+	b.start_time, b.session_ms, b.input_octets, b.output_octets, b.charge, b.tariff_id, b.tariff_version,
+	m.radacctid, m.acct_start, m.acct_end, m.acct_open, m.acct_seconds, m.acct_in, m.acct_out
+FROM recon_bills b
+LEFT JOIN recon_best m ON m.rid = b.rid
+LEFT JOIN recon_win w ON w.radacctid = m.radacctid
+WHERE b.stop_time >= $1 AND b.stop_time < $2`
+
+	// The daily summary takes the change in the range's verdicts.
+	sqlDays = `INSERT INTO billd.verdict_days (day, gateway_id, kind, n, bill_charge, acct_charge, acct_octets, diff_seconds, diff_octets, diff_charge)
+SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])
+ON CONFLICT (day, gateway_id, kind) DO UPDATE SET n = verdict_days.n + EXCLUDED.n,
+	bill_charge = verdict_days.bill_charge + EXCLUDED.bill_charge, acct_charge = verdict_days.acct_charge + EXCLUDED.acct_charge,
+	acct_octets = verdict_days.acct_octets + EXCLUDED.acct_octets,
+	diff_seconds = verdict_days.diff_seconds + EXCLUDED.diff_seconds, diff_octets = verdict_days.diff_octets + EXCLUDED.diff_octets,
+	diff_charge = verdict_days.diff_charge + EXCLUDED.diff_charge`
+	sqlDaysClean = `DELETE FROM billd.verdict_days WHERE day >= $1 AND day < $2 AND n = 0`
+)
+
+var verdictColumns = []string{"period", "kind", "gateway_id", "bill_id", "radacctid", "username",
+	"bill_start", "bill_seconds", "bill_in", "bill_out", "bill_charge", "self_charge",
+	"acct_start", "acct_stop", "acct_seconds", "acct_in", "acct_out", "acct_charge",
+	"diff_seconds", "diff_in", "diff_out", "diff_charge", "tariff_id", "tariff_version", "detail", "reconciled_at"}
+
+// Reconcile judges every bill whose stop time and every background
+// session whose stop time falls in [from, to), and every break in a
+// gateway's chain at a bill in it, replacing the verdicts of that range
+// in one transaction. Running it again over the same data gives the same
+// verdicts; so does running it over the range cut into pieces.
+func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, error) {
+	return e.reconcile(ctx, from, to, "on_demand", nil)
+}
+
+func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string, inTx func(pgx.Tx) error) (*Result, error) {
+	start := time.Now()
+	from, to = from.UTC(), to.UTC()
+	if !from.Before(to) {
+		return nil, fmt.Errorf("recon: empty range [%v, %v)", from, to)
+	}
+	if err := e.refreshTariffs(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.st.EnsurePartitions(ctx, from, to); err != nil {
+		return nil, err
+	}
+	if _, err := e.st.Reverify(ctx, from.Add(-2*e.cfg.Window), to.Add(2*e.cfg.Window)); err != nil {
+		return nil, fmt.Errorf("recon: %w", err)
+	}
+	tariffs := e.lookup()
+	res := &Result{From: from, To: to, Counts: map[Kind]int{}, Steps: map[string]time.Duration{}}
+	mark := time.Now()
+	step := func(name string) {
+		now := time.Now()
+		res.Steps[name] += now.Sub(mark)
+		mark = now
+	}
+	now := time.Now().UTC()
+	win := e.cfg.Window
+
+	conn, err := e.st.Conn(ctx, map[string]string{"temp_buffers": e.cfg.TempBuffers})
+	if err != nil {
+		return nil, fmt.Errorf("recon: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(store.LockReconcile)); err != nil {
+			return err
+		}
+		// The pairs are read through a cursor: plan it for all its rows,
+		// not for the first tenth (nested loops over a million rows).
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'; SET LOCAL cursor_tuple_fraction = 1.0; SET LOCAL jit = off`); err != nil {
+			return err
+		}
+		step("begin")
+		if _, err := tx.Exec(ctx, sqlBills, from, to, win); err != nil {
+			return fmt.Errorf("recon: bills: %w", err)
+		}
+		if _, err := tx.Exec(ctx, sqlSeqDup); err != nil {
+			return fmt.Errorf("recon: repeated sequences: %w", err)
+		}
+		step("bills")
+		if _, err := tx.Exec(ctx, sqlBest, win, from, to); err != nil {
+			return fmt.Errorf("recon: matching: %w", err)
+		}
+		step("match")
+		if _, err := tx.Exec(ctx, sqlWin); err != nil {
+			return fmt.Errorf("recon: claims: %w", err)
+		}
+		if _, err := tx.Exec(ctx, sqlAnalyze); err != nil {
+			return err
+		}
+		step("claim")
+		days := daySums{}
+		if err := days.scan(tx.Query(ctx, sqlDelete, from, to))(-1, nil); err != nil {
+			return fmt.Errorf("recon: delete: %w", err)
+		}
+		step("delete")
+		if err := days.scan(tx.Query(ctx, sqlChain, from, to, now))(1, res.Counts); err != nil {
+			return fmt.Errorf("recon: chain: %w", err)
+		}
+		step("chain")
+		if err := days.scan(tx.Query(ctx, sqlMissing, from, to, now, e.cfg.MissingScope, 2*win))(1, res.Counts); err != nil {
+			return fmt.Errorf("recon: missing: %w", err)
+		}
+		step("missing")
+		if err := e.judgePairs(ctx, tx, from, to, now, tariffs, res, days); err != nil {
+			return err
+		}
+		step("pairs")
+		if err := days.write(ctx, tx, from, to); err != nil {
+			return fmt.Errorf("recon: daily summary: %w", err)
+		}
+		step("days")
+		counts, _ := json.Marshal(res.Counts)
+		if _, err := tx.Exec(ctx, `INSERT INTO billd.runs (started_at, finished_at, range_from, range_to, mode, instance, counts)
+			VALUES ($1, clock_timestamp(), $2, $3, $4, $5, $6)`, start, from, to, mode, e.cfg.Instance, counts); err != nil {
+			return err
+		}
+		if inTx != nil {
+			if err := inTx(tx); err != nil {
+				return err
+			}
+		}
+		step("finish")
+		return nil
+	})
+	step("commit")
+	if err != nil {
+		e.m.errors.Inc()
+		return nil, err
+	}
+	res.Took = time.Since(start)
+	e.m.seconds.Observe(res.Took.Seconds())
+	for _, k := range Kinds {
+		e.m.verdicts.WithLabelValues(string(k)).Add(float64(res.Counts[k]))
+		e.m.last.WithLabelValues(string(k)).Set(float64(res.Counts[k]))
+	}
+	return res, nil
+}
+
+func (e *Engine) judgePairs(ctx context.Context, tx pgx.Tx, from, to, now time.Time, tariffs Tariffs, res *Result, days daySums) error {
+	if _, err := tx.Exec(ctx, sqlPairs, from, to); err != nil {
+		return fmt.Errorf("recon: pairs: %w", err)
+	}
+	fetch := fmt.Sprintf("FETCH %d FROM recon_pairs", e.cfg.FetchSize)
+	var (
+		p   Pair
+		src verdictSource
+		// Scan targets for the background side, NULL when unmatched;
+		// pgtype values, so scanning allocates nothing for them.
+		radID               pgtype.Int8
+		acctStart, acctStop pgtype.Timestamptz
+		acctOpen            pgtype.Bool
+		acctSecs, aIn, aOut pgtype.Int8
+	)
+	var tJudge, tCopy time.Duration
+	defer func() {
+		res.Steps["pairs.judge"] += tJudge
+		res.Steps["pairs.copy"] += tCopy
+	}()
+	for {
+		rows, err := tx.Query(ctx, fetch)
+		if err != nil {
+			return fmt.Errorf("recon: fetch: %w", err)
+		}
+		src.reset()
+		for rows.Next() {
+			if err := rows.Scan(&p.GatewayID, &p.BillID, &p.Period, &p.UserName, &p.Status, &p.DupReason,
+				&p.BillStart, &p.BillMs, &p.BillIn, &p.BillOut, &p.BillCharge, &p.TariffID, &p.TariffVersion,
+				&radID, &acctStart, &acctStop, &acctOpen, &acctSecs, &aIn, &aOut); err != nil {
+				rows.Close()
+				return fmt.Errorf("recon: pairs: %w", err)
+			}
+			tj := time.Now()
+			p.BillStop = p.Period
+			p.Matched = radID.Valid
+			p.RadacctID, p.AcctStart, p.AcctStop = radID.Int64, acctStart.Time, acctStop.Time
+			p.AcctOpen = acctOpen.Valid && acctOpen.Bool
+			p.AcctSeconds, p.AcctIn, p.AcctOut = acctSecs.Int64, aIn.Int64, aOut.Int64
+			v := Judge(&p, e.cfg.Tolerance, tariffs)
+			res.Counts[v.Kind]++
+			days.addVerdict(&p, &v)
+			src.add(&p, &v, now)
+			tJudge += time.Since(tj)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("recon: pairs: %w", err)
+		}
+		if len(src.recs) == 0 {
+			break
+		}
+		tc := time.Now()
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, verdictColumns, &src); err != nil {
+			return fmt.Errorf("recon: write verdicts: %w", err)
+		}
+		tCopy += time.Since(tc)
+		if len(src.recs) < e.cfg.FetchSize {
+			break
+		}
+	}
+	_, err := tx.Exec(ctx, `CLOSE recon_pairs`)
+	return err
+}
+
+// verdictRec is one row of billd.verdicts as COPY writes it, in
+// verdictColumns order; NULLs are pgtype values that are not Valid.
+type verdictRec struct {
+	period                    time.Time
+	kind, gw                  string
+	billID                    []byte
+	radID                     pgtype.Int8
+	user                      string
+	billStart                 time.Time
+	billSecs, billIn, billOut int64
+	billCharge                int64
+	selfCharge                pgtype.Int8
+	acctStart, acctStop       pgtype.Timestamptz
+	acctSecs, acctIn, acctOut pgtype.Int8
+	acctCharge                pgtype.Int8
+	diffSecs, diffIn, diffOut pgtype.Int8
+	diffCharge                pgtype.Int8
+	tariffID                  string
+	tariffVer                 int64
+	detail                    string
+	at                        time.Time
+}
+
+// verdictSource feeds COPY from a slice of records it keeps between
+// chunks; Values hands out pointers into the current record, so a row
+// costs no allocation.
+type verdictSource struct {
+	recs []verdictRec
+	i    int
+	vals [26]any
+}
+
+func (s *verdictSource) reset() { s.recs, s.i = s.recs[:0], 0 }
+
+func i8(v int64, ok bool) pgtype.Int8 { return pgtype.Int8{Int64: v, Valid: ok} }
+
+func i8p(p *int64) pgtype.Int8 {
+	if p == nil {
+		return pgtype.Int8{}
+	}
+	return pgtype.Int8{Int64: *p, Valid: true}
+}
+
+func (s *verdictSource) add(p *Pair, v *Verdict, now time.Time) {
+	s.recs = append(s.recs, verdictRec{})
+	r := &s.recs[len(s.recs)-1]
+	m := v.HasAcct
+	*r = verdictRec{
+		period: p.Period, kind: string(v.Kind), gw: p.GatewayID, billID: p.BillID, radID: i8(p.RadacctID, m),
+		user: p.UserName, billStart: p.BillStart, billSecs: v.BillSeconds, billIn: p.BillIn, billOut: p.BillOut,
+		billCharge: p.BillCharge, selfCharge: i8p(v.SelfCharge),
+		acctStart: pgtype.Timestamptz{Time: p.AcctStart, Valid: m}, acctStop: pgtype.Timestamptz{Time: p.AcctStop, Valid: m},
+		acctSecs: i8(p.AcctSeconds, m), acctIn: i8(p.AcctIn, m), acctOut: i8(p.AcctOut, m), acctCharge: i8p(v.AcctCharge),
+		diffSecs: i8(v.DiffSeconds, m), diffIn: i8(v.DiffIn, m), diffOut: i8(v.DiffOut, m), diffCharge: i8p(v.DiffCharge),
+		tariffID: p.TariffID, tariffVer: p.TariffVersion, detail: v.Detail, at: now,
+	}
+}
+
+func (s *verdictSource) Next() bool {
+	s.i++
+	return s.i <= len(s.recs)
+}
+
+func (s *verdictSource) Values() ([]any, error) {
+	r := &s.recs[s.i-1]
+	v := &s.vals
+	v[0], v[1], v[2], v[3], v[4], v[5] = &r.period, &r.kind, &r.gw, &r.billID, &r.radID, &r.user
+	v[6], v[7], v[8], v[9], v[10], v[11] = &r.billStart, &r.billSecs, &r.billIn, &r.billOut, &r.billCharge, &r.selfCharge
+	v[12], v[13], v[14], v[15], v[16], v[17] = &r.acctStart, &r.acctStop, &r.acctSecs, &r.acctIn, &r.acctOut, &r.acctCharge
+	v[18], v[19], v[20], v[21], v[22], v[23] = &r.diffSecs, &r.diffIn, &r.diffOut, &r.diffCharge, &r.tariffID, &r.tariffVer
+	v[24], v[25] = &r.detail, &r.at
+	return v[:], nil
+}
+
+func (s *verdictSource) Err() error { return nil }
+
+func deref[T any](p *T) T {
+	var z T
+	if p == nil {
+		return z
+	}
+	return *p
+}
+
+func derefTime(p *time.Time) time.Time { return deref(p) }
+
+// watermarkName is the continuous reconciliation's row in billd.watermark.
+const watermarkName = "continuous"
+
+// Watermark returns how far continuous reconciliation has gone and when
+// it last moved; zero times if it never ran.
+func (e *Engine) Watermark(ctx context.Context) (to, updated time.Time, err error) {
+	err = e.st.Pool.QueryRow(ctx, `SELECT reconciled_to, updated_at FROM billd.watermark WHERE name = $1`, watermarkName).Scan(&to, &updated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, time.Time{}, nil
+	}
+	return to, updated, err
+}
+
+// maxLateHours bounds the hours one continuous pass re-reconciles for
+// bills that arrived after their hour was judged.
+const maxLateHours = 48
+
+// Step runs one pass of continuous reconciliation: hours that received
+// late bills since the last pass are judged again, then the range from
+// the watermark to now-Grace, and the watermark moves, in the same
+// transaction as the verdicts.
+func (e *Engine) Step(ctx context.Context, now time.Time) (*Result, error) {
+	target := now.Add(-e.cfg.Grace).UTC().Truncate(time.Second)
+	wm, updated, err := e.Watermark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if wm.IsZero() {
+		wm = e.cfg.Start
+		if wm.IsZero() {
+			wm = target.Add(-24 * time.Hour)
+		}
+	} else {
+		// Bills received since the last pass whose stop time is already
+		// behind the watermark reopen their hour.
+		rows, err := e.st.Pool.Query(ctx, `SELECT DISTINCT date_trunc('hour', stop_time) AS h FROM billd.bills
+			WHERE received_at >= $1 AND stop_time < $2 ORDER BY h DESC LIMIT $3`, updated.Add(-time.Minute), wm, maxLateHours)
+		if err != nil {
+			return nil, err
+		}
+		hours, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hours {
+			end := h.Add(time.Hour)
+			if end.After(wm) {
+				end = wm
+			}
+			if _, err := e.reconcile(ctx, h, end, "late", nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !wm.Before(target) {
+		return nil, nil
+	}
+	res, err := e.reconcile(ctx, wm, target, "continuous", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO billd.watermark (name, reconciled_to, updated_at) VALUES ($1, $2, now())
+			ON CONFLICT (name) DO UPDATE SET reconciled_to = EXCLUDED.reconciled_to, updated_at = EXCLUDED.updated_at`, watermarkName, target)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.m.watermark.Set(float64(target.Unix()))
+	return res, nil
+}
+
+// Run reconciles continuously every Interval until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	t := time.NewTicker(e.cfg.Interval)
+	defer t.Stop()
+	for {
+		res, err := e.Step(ctx, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			e.log.Warn("continuous reconciliation failed; retrying next interval", zap.Error(err))
+		case res != nil:
+			e.log.Info("reconciled", zap.Time("from", res.From), zap.Time("to", res.To),
+				zap.Int("verdicts", res.Total()), zap.Duration("took", res.Took), zap.Any("counts", res.Counts))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// dayKey and daySum are one row of billd.verdict_days.
+type dayKey struct {
+	day  time.Time
+	gw   string
+	kind Kind
+}
+
+type daySum struct {
+	n, billCharge, acctCharge, acctOctets, diffSeconds, diffOctets, diffCharge int64
+}
+
+// daySums is the change a run makes to billd.verdict_days.
+type daySums map[dayKey]*daySum
+
+func (h daySums) get(k dayKey) *daySum {
+	s := h[k]
+	if s == nil {
+		s = &daySum{}
+		h[k] = s
+	}
+	return s
+}
+
+// scan returns a function that adds (sign 1) or takes away (sign -1) the
+// per-day sums a query returns, and counts the verdicts by kind.
+func (h daySums) scan(rows pgx.Rows, err error) func(sign int64, counts map[Kind]int) error {
+	return func(sign int64, counts map[Kind]int) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k dayKey
+			var kind string
+			var d daySum
+			if err := rows.Scan(&k.day, &k.gw, &kind, &d.n, &d.billCharge, &d.acctCharge, &d.acctOctets, &d.diffSeconds, &d.diffOctets, &d.diffCharge); err != nil {
+				return err
+			}
+			k.kind = Kind(kind)
+			s := h.get(k)
+			s.n += sign * d.n
+			s.billCharge += sign * d.billCharge
+			s.acctCharge += sign * d.acctCharge
+			s.acctOctets += sign * d.acctOctets
+			s.diffSeconds += sign * d.diffSeconds
+			s.diffOctets += sign * d.diffOctets
+			s.diffCharge += sign * d.diffCharge
+			if counts != nil {
+				counts[k.kind] += int(d.n)
+			}
+		}
+		return rows.Err()
+	}
+}
+
+func (h daySums) addVerdict(p *Pair, v *Verdict) {
+	s := h.get(dayKey{p.Period.Truncate(24 * time.Hour), p.GatewayID, v.Kind})
+	s.n++
+	s.billCharge += p.BillCharge
+	s.acctCharge += deref(v.AcctCharge)
+	if v.HasAcct {
+		s.acctOctets += p.AcctIn + p.AcctOut
+		s.diffSeconds += v.DiffSeconds
+		s.diffOctets += v.DiffIn + v.DiffOut
+	}
+	s.diffCharge += deref(v.DiffCharge)
+}
+
+func (h daySums) write(ctx context.Context, tx pgx.Tx, from, to time.Time) error {
+	n := len(h)
+	var (
+		day             = make([]time.Time, 0, n)
+		gw, kind        = make([]string, 0, n), make([]string, 0, n)
+		cnt, bc, ac, ao = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		ds, do, dc      = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	)
+	for k, s := range h {
+		if *s == (daySum{}) {
+			continue
+		}
+		day, gw, kind = append(day, k.day), append(gw, k.gw), append(kind, string(k.kind))
+		cnt, bc, ac, ao = append(cnt, s.n), append(bc, s.billCharge), append(ac, s.acctCharge), append(ao, s.acctOctets)
+		ds, do, dc = append(ds, s.diffSeconds), append(do, s.diffOctets), append(dc, s.diffCharge)
+	}
+	if len(day) > 0 {
+		if _, err := tx.Exec(ctx, sqlDays, day, gw, kind, cnt, bc, ac, ao, ds, do, dc); err != nil {
+			return err
+		}
+	}
+	df, dt := from.Truncate(24*time.Hour), to.Truncate(24*time.Hour)
+	if dt.Before(to) {
+		dt = dt.Add(24 * time.Hour)
+	}
+	_, err := tx.Exec(ctx, sqlDaysClean, df, dt)
+	return err
+}
