@@ -210,7 +210,10 @@ WHERE stop_time >= $1::timestamptz - 2 * $3::interval AND stop_time < $2::timest
 	sqlBest = `CREATE TEMP TABLE recon_best ON COMMIT DROP AS
 SELECT DISTINCT ON (b.rid)
 	b.rid, b.gateway_id, b.bill_id, b.stop_time, b.status, b.seq_dup, b.received_at, r.radacctid,
-	COALESCE(r.nasportid = b.pppoe_session_id::text, false) AS port_eq,
+	-- NAS-Port-Id is the session id alone or ends in ":<session id>"
+	-- ("eth0:4711", as nasd and many BRASes write it).
+	COALESCE(r.nasportid = b.pppoe_session_id::text
+		OR split_part(r.nasportid, ':', -1) = b.pppoe_session_id::text, false) AS port_eq,
 	COALESCE(r.mac = replace(b.subscriber_mac::text, ':', ''), false) AS mac_eq,
 	LEAST(b.stop_time, r.aend) - GREATEST(b.start_time, r.acctstarttime) AS overlap,
 	abs(EXTRACT(EPOCH FROM r.acctstarttime - b.start_time)) AS start_gap,
