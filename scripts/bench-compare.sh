@@ -144,21 +144,118 @@ mid_relay_down() {
 	mid_pid=""
 }
 
-# LEAD: gatewayd in mid, relaying lan0 (LAN) to wan0 (WAN). It must
-# authorise nothing here (no RADIUS in this topology): start it with
-# whatever flag makes it relay without authorisation, or add a
-# FreeRADIUS to sink. Build it into $work like pppoe-blast. Also check
-# its own relayed-frame counter against the sink's count (exact).
+# gatewayd in mid, relaying lan0 (LAN) to wan0 (WAN), as configured for a
+# home gateway: relay mode auto (the tc/BPF fast path when it loads; set
+# GATEWAYD_RELAY_MODE=user or kernel to choose), exact metering, a
+# bill at hang-up. There is no RADIUS in this topology: [auth] names a
+# port nothing listens on and fail-open lets the dial through after one
+# lost request (~0.2 s); the tariff is then the configured default, and
+# bills wait in the journal for an accounting server that never answers.
+# gatewayd relays a session's IP only once the BRAS accepted the login,
+# so for this path the dialer authenticates with PAP after discovery and
+# the access concentrator acks it (pppoe-blast -pap). After each run the
+# bill's octets are checked against the frames the sink counted.
+gatewayd_bin=""
+gatewayd_log=""
 mid_gatewayd_up() {
-	mid_note="not run yet: gatewayd slot (scripts/bench-compare.sh, mid_gatewayd_up)"
-	return 1
+	if [[ -z $gatewayd_bin ]]; then
+		log "building gatewayd"
+		(cd "$root" && CGO_ENABLED=0 go build -o "$work/" ./gateway/cmd/gatewayd) || {
+			mid_note="gatewayd did not build"
+			return 1
+		}
+		gatewayd_bin=$work/gatewayd
+	fi
+	local conf=$work/gatewayd.conf mode=${GATEWAYD_RELAY_MODE:-auto}
+	gatewayd_log=$work/gatewayd.log
+	rm -f "$work/gatewayd-journal.db" "$work/gatewayd-journal.db.pub"
+	cat >"$conf" <<-CONF
+		gateway-id = bench-compare
+		journal = $work/gatewayd-journal.db
+		log-level = info
+		shutdown-grace = 0s
+		[lan]
+		interface = lan0
+		[wan]
+		interface = wan0
+		[relay]
+		mode = $mode
+		[auth]
+		server = 127.0.0.1:9 bench-secret
+		timeout = 100ms
+		retries = 1
+		fail-open = true
+		[accounting]
+		server = 127.0.0.1:9 bench-secret
+		timeout = 100ms
+		retries = 0
+		retry-interval = 1h
+		default-tariff = T1;id=bench;v=1;cur=CNY;sc=4;fee=0;both=100/MB/up
+	CONF
+	ip netns exec "$MID" "$gatewayd_bin" -config "$conf" -log-format json >"$gatewayd_log" 2>&1 &
+	mid_pid=$!
+	bg_pids+=("$mid_pid")
+	for _ in $(seq 100); do
+		grep -q '"relay ready"' "$gatewayd_log" 2>/dev/null && break
+		kill -0 "$mid_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '"relay ready"' "$gatewayd_log" 2>/dev/null; then
+		mid_note="gatewayd did not start: $(tail -c 300 "$gatewayd_log" | tr '\n' ' ')"
+		return 1
+	fi
+	if grep '"relay ready"' "$gatewayd_log" | grep -q '"offload":true'; then
+		label[gatewayd]="gatewayd tc"
+	else
+		label[gatewayd]="gatewayd user"
+	fi
+	blast_dial_flags=(-pap bench:bench-pw)
+	blast_ac_flags=(-pap)
+	after_measure=gatewayd_check
 }
+
+# gatewayd_check SIZE FRAMES: the bill of the session just hung up must
+# count exactly the FRAMES session frames the sink received, each an IP
+# packet of SIZE-22 octets (Ethernet, PPPoE and PPP headers off), and
+# nothing the other way.
+gatewayd_check() {
+	local size=$1 frames=$2 line="" in out billed
+	for _ in $(seq 50); do
+		line=$(grep '"session billed"' "$gatewayd_log" | tail -n +"$((gatewayd_bills + 1))" | head -1)
+		[[ -n $line ]] && break
+		sleep 0.1
+	done
+	if [[ -z $line ]]; then
+		echo "gatewayd ${size} octets: no bill within 5 s of the hang-up" >>"$work/gw-check.txt"
+		return
+	fi
+	gatewayd_bills=$((gatewayd_bills + 1))
+	in=$(sed -n 's/.*"in_octets":\([0-9]*\).*/\1/p' <<<"$line")
+	out=$(sed -n 's/.*"out_octets":\([0-9]*\).*/\1/p' <<<"$line")
+	billed=$((in / (size - 22)))
+	if ((in % (size - 22) == 0 && billed == frames && out == 0)); then
+		echo "gatewayd ${size} octets: bill ${billed} frames (${in} octets in, ${out} out), sink ${frames}: exact" >>"$work/gw-check.txt"
+	else
+		echo "gatewayd ${size} octets: bill ${in} octets in (${billed} frames), ${out} out; sink ${frames} frames: MISMATCH" >>"$work/gw-check.txt"
+	fi
+}
+gatewayd_bills=0
 mid_gatewayd_down() {
 	[[ -n $mid_pid ]] && { kill -TERM "$mid_pid" 2>/dev/null || true; wait "$mid_pid" 2>/dev/null || true; }
 	mid_pid=""
+	blast_dial_flags=()
+	blast_ac_flags=()
+	after_measure=""
 }
 
 # --- one measurement ------------------------------------------------------------
+# A path's *_up may add flags to the generator's two ends and name a
+# function called after each run with the frame size and the frames the
+# sink counted.
+blast_dial_flags=()
+blast_ac_flags=()
+after_measure=""
+
 # kv FILE KEY: the value of KEY=VALUE in FILE.
 kv() { sed -n "s/^$2=//p" "$1" | head -1; }
 rx_packets() { ip netns exec "$SINK" cat /sys/class/net/eth0/statistics/rx_packets; }
@@ -167,8 +264,8 @@ rx_packets() { ip netns exec "$SINK" cat /sys/class/net/eth0/statistics/rx_packe
 # this shell (not in $(...)) and waiting with `wait`, so that a signal's
 # trap runs at once and cleanup reaches every process.
 measure() {
-	local size=$1 ac_pid dial_pid rx0 rx1 disc sent secs through
-	ip netns exec "$SINK" "$blast" ac -i eth0 -for "$((duration + 60))s" >"$work/ac.out" 2>"$work/ac.err" &
+	local size=$1 ac_pid dial_pid rx0 rx1 disc sent secs through pap
+	ip netns exec "$SINK" "$blast" ac -i eth0 "${blast_ac_flags[@]}" -for "$((duration + 60))s" >"$work/ac.out" 2>"$work/ac.err" &
 	ac_pid=$!
 	bg_pids+=("$ac_pid")
 	for _ in $(seq 50); do
@@ -176,7 +273,7 @@ measure() {
 		sleep 0.1
 	done
 	rx0=$(rx_packets)
-	ip netns exec "$GEN" timeout "$((duration + 30))" "$blast" dial -i eth0 -size "$size" -duration "${duration}s" >"$work/dial.out" 2>"$work/dial.err" &
+	ip netns exec "$GEN" timeout "$((duration + 30))" "$blast" dial -i eth0 "${blast_dial_flags[@]}" -size "$size" -duration "${duration}s" >"$work/dial.out" 2>"$work/dial.err" &
 	dial_pid=$!
 	bg_pids+=("$dial_pid")
 	if ! wait "$dial_pid"; then
@@ -189,11 +286,13 @@ measure() {
 	rx1=$(rx_packets)
 	kill -TERM "$ac_pid" 2>/dev/null || true
 	wait "$ac_pid" 2>/dev/null || true
-	disc=$(($(kv "$work/ac.out" padi) + $(kv "$work/ac.out" padr) + $(kv "$work/ac.out" padt)))
+	pap=$(kv "$work/ac.out" pap)
+	disc=$(($(kv "$work/ac.out" padi) + $(kv "$work/ac.out" padr) + $(kv "$work/ac.out" padt) + ${pap:-0}))
 	sent=$(kv "$work/dial.out" sent)
 	secs=$(kv "$work/dial.out" seconds)
 	through=$((rx1 - rx0 - disc))
 	((through < 0)) && through=0
+	[[ -n $after_measure ]] && "$after_measure" "$size" "$through"
 	awk -v s="$sent" -v t="$through" -v d="$secs" 'BEGIN { printf "%.0f %.0f\n", s / d, t / d }'
 }
 
@@ -260,6 +359,11 @@ ratio() { # A B: A/B to two places, or "-"
 			fi
 		done
 	done
+	if [[ -s $work/gw-check.txt ]]; then
+		echo
+		echo "metering (gatewayd's bill against the sink's count, per run):"
+		sed 's/^/  /' "$work/gw-check.txt"
+	fi
 	echo
 	echo "rerun: sudo scripts/bench-compare.sh -d $duration -s \"$sizes\" -r $runs"
 } | tee "$out"

@@ -285,6 +285,14 @@ func (r *Relay) handleSession(from side, f []byte) bool {
 		r.ctrs.drop(DropMalformed)
 		return false
 	}
+	// Session ids are unique only per pair of MACs (RFC 2516 §4): a
+	// frame flooded to us, or broadcast, with a session id of ours may
+	// belong to another host's session, and must be neither relayed nor
+	// billed.
+	if [6]byte(f[0:6]) != r.ports[from].mac {
+		r.ctrs.drop(DropNotForUs)
+		return false
+	}
 	s := r.tbl[int(f[16])<<8|int(f[17])].Load()
 	if s == nil {
 		r.ctrs.drop(DropUnknownSession)

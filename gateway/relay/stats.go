@@ -21,12 +21,14 @@ const (
 	DropUnexpected                       // a frame that has no business here
 	DropHeld                             // credentials resent while held
 	DropLinkRefused                      // the outgoing socket refused it
+	DropNotForUs                         // a session frame addressed to another MAC
 	NumDropReasons
 )
 
 var dropNames = [NumDropReasons]string{
 	"malformed", "unknown_session", "spoofed", "not_up", "padi_rate",
 	"session_limit", "no_offer", "relay_id", "unexpected", "held", "link_refused",
+	"not_for_us",
 }
 
 // String returns the reason's metric label.

@@ -187,7 +187,12 @@ func writeLabel(b *strings.Builder, k, v string) {
 	b.WriteByte('"')
 }
 
+// escapeHelp escapes a HELP text; help texts rarely need it, so the
+// common case returns s itself and a scrape allocates nothing here.
 func escapeHelp(s string) string {
+	if !strings.ContainsAny(s, "\\\n") {
+		return s
+	}
 	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
 }
 

@@ -14,8 +14,12 @@ import (
 )
 
 var (
-	macSub  = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x01}
-	macLAN  = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x02}
+	macSub = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x01}
+	// macLAN is the receiving interface's address. The test runner's
+	// device is the loopback, whose address is all zeros: a frame to it
+	// is PACKET_HOST, as frames to the gateway's own LAN MAC are.
+	macLAN  = net.HardwareAddr{0, 0, 0, 0, 0, 0}
+	macElse = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x02}
 	macWAN  = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x03}
 	macBRAS = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x04}
 	macEvil = net.HardwareAddr{0x02, 0, 0, 0, 0, 0x66}
@@ -80,6 +84,13 @@ func TestProgram(t *testing.T) {
 	copy(want[6:], macWAN)
 	if !bytes.Equal(out, want) {
 		t.Errorf("rewritten frame\n got % x\nwant % x", out, want)
+	}
+	// Addressed to another host or broadcast (RFC 2516 §4: ids are unique
+	// per MAC pair): left alone, neither rewritten nor counted.
+	for _, dst := range []net.HardwareAddr{macElse, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}} {
+		if r, _ := run(t, o, frame(dst, macSub, id, 0x0021, 10)); r != actNext {
+			t.Fatalf("frame to %v: verdict %d, want %d (not ours)", dst, r, actNext)
+		}
 	}
 	ret, _ = run(t, o, frame(macLAN, macSub, id, 0x0057, 1))
 	if ret != 7 {

@@ -9,6 +9,7 @@ import (
 // Offsets into struct __sk_buff (include/uapi/linux/bpf.h).
 const (
 	skbLen     = 0
+	skbPktType = 4
 	skbIfindex = 40
 	skbData    = 76
 	skbDataEnd = 80
@@ -74,6 +75,11 @@ func instructions(sessions, stats int) asm.Instructions {
 	)
 	return asm.Instructions{
 		asm.Mov.Reg(rCtx, asm.R1),
+		// Only frames addressed to this interface (PACKET_HOST): session
+		// ids are unique per pair of MACs (RFC 2516 §4), so a frame
+		// flooded or broadcast to us may be another host's session.
+		asm.LoadMem(asm.R4, rCtx, skbPktType, asm.Word),
+		asm.JNE.Imm(asm.R4, 0, "pass"),
 		asm.Mov.Reg(asm.R1, rCtx),
 		asm.Mov.Imm(asm.R2, 0),
 		asm.Mov.Reg(asm.R3, asm.RFP),

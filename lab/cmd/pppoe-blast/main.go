@@ -2,14 +2,17 @@
 // benchmarks (scripts/bench-compare.sh): run it inside a namespace, as
 // root.
 //
-//	pppoe-blast ac -i IF [-name NAME] [-count] [-for DURATION]
-//	    an access concentrator on IF: answers PADI and PADR, and with
-//	    -count counts the session frames that arrive; ends on SIGINT or
-//	    SIGTERM or after -for, and prints its counts.
-//	pppoe-blast dial -i IF -size OCTETS (-duration D | -count N) [-rate R]
-//	    runs discovery on IF through whatever is in the middle, sends
-//	    session frames of OCTETS (Ethernet header included, FCS excluded),
-//	    sends PADT, and prints what it sent.
+//	pppoe-blast ac -i IF [-name NAME] [-count] [-pap] [-for DURATION]
+//	    an access concentrator on IF: answers PADI and PADR, with -pap
+//	    acks every PAP Authenticate-Request, and with -count counts the
+//	    session frames that arrive; ends on SIGINT or SIGTERM or after
+//	    -for, and prints its counts.
+//	pppoe-blast dial -i IF -size OCTETS (-duration D | -count N) [-rate R] [-pap USER:PASSWORD]
+//	    runs discovery on IF through whatever is in the middle, with -pap
+//	    then authenticates with PAP (for a middle that relays a
+//	    session's IP only once its login succeeded, as gatewayd does),
+//	    sends session frames of OCTETS (Ethernet header included, FCS
+//	    excluded), sends PADT, and prints what it sent.
 //
 // Results are printed one key=value per line on stdout, for scripts; "ready"
 // goes to stderr once the access concentrator listens.
@@ -23,6 +26,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,8 +57,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: pppoe-blast ac -i IF [-name NAME] [-count] [-for DURATION]\n"+
-		"       pppoe-blast dial -i IF -size OCTETS (-duration D | -count N) [-rate R]")
+	fmt.Fprintln(os.Stderr, "usage: pppoe-blast ac -i IF [-name NAME] [-count] [-pap] [-for DURATION]\n"+
+		"       pppoe-blast dial -i IF -size OCTETS (-duration D | -count N) [-rate R] [-pap USER:PASSWORD]")
 	os.Exit(2)
 }
 
@@ -76,6 +80,7 @@ func runAC(ctx context.Context, args []string) error {
 	name := fs.String("name", "pppoe-blast", "AC-Name")
 	count := fs.Bool("count", false, "count session frames (costs a read per frame)")
 	life := fs.Duration("for", 10*time.Minute, "end after this long")
+	pap := fs.Bool("pap", false, "ack every PAP Authenticate-Request")
 	fs.Parse(args)
 	if *ifname == "" {
 		return errors.New("ac: -i is required")
@@ -97,8 +102,26 @@ func runAC(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *life)
 	defer cancel()
+	var acker *papAcker
+	papErr := make(chan error, 1)
+	if *pap {
+		c, err := openPAP(*ifname)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		acker = &papAcker{c: c, mac: mac}
+		go func() { papErr <- acker.run(ctx) }()
+	}
 	fmt.Fprintf(os.Stderr, "ready: ac %s on %s (%s)\n", *name, *ifname, mac)
 	err = ac.Run(ctx)
+	if acker != nil {
+		cancel()
+		if perr := <-papErr; err == nil {
+			err = perr
+		}
+		fmt.Printf("pap=%d\n", acker.requests.Load())
+	}
 	s := ac.Stats()
 	fmt.Printf("padi=%d\npado=%d\npadr=%d\npads=%d\npadt=%d\nmalformed=%d\nsessions=%d\nframes=%d\noctets=%d\nforeign=%d\nlost=%d\nout_of_order=%d\n",
 		s.PADI, s.PADO, s.PADR, s.PADS, s.PADT, s.Malformed, s.Sessions, s.Frames, s.Octets, s.Foreign, s.Lost, s.OutOfOrder)
@@ -113,6 +136,7 @@ func runDial(ctx context.Context, args []string) error {
 	count := fs.Uint64("count", 0, "blast this many frames")
 	rate := fs.Int("rate", 0, "frames per second (0: as fast as possible)")
 	hangup := fs.Bool("hangup", true, "send PADT at the end")
+	pap := fs.String("pap", "", "USER:PASSWORD: authenticate with PAP after discovery")
 	fs.Parse(args)
 	if *ifname == "" {
 		return errors.New("dial: -i is required")
@@ -129,6 +153,13 @@ func runDial(ctx context.Context, args []string) error {
 	s, err := d.Dial(ctx)
 	if err != nil {
 		return err
+	}
+	if *pap != "" {
+		user, password, _ := strings.Cut(*pap, ":")
+		if err := papLogin(ctx, *ifname, s, user, password); err != nil {
+			d.Hangup(s)
+			return err
+		}
 	}
 	b, err := pppoeblast.OpenBlaster(*ifname)
 	if err != nil {
