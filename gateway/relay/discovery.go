@@ -131,28 +131,7 @@ func (r *Relay) discoveryFromLAN(f []byte) {
 		d.Src = r.ports[wan].MAC
 		r.sendDiscovery(wan, &d)
 	case pppoe.CodePADT:
-		id := uint16(f[16])<<8 | uint16(f[17])
-		s := r.tbl[id].Load()
-		if s == nil {
-			r.ctrs.drop(DropUnknownSession)
-			return
-		}
-		if s.sub != src {
-			s.spoofed.Add(1)
-			r.ctrs.drop(DropSpoofed)
-			return
-		}
-		var d pppoe.Discovery
-		if err := d.UnmarshalBinary(f); err != nil {
-			r.ctrs.drop(DropMalformed)
-			return
-		}
-		d.StripRelaySessionID()
-		d.Dst, d.Src = s.acMAC(), r.ports[wan].MAC
-		r.sendDiscovery(wan, &d)
-		s.mu.Lock()
-		r.endLocked(s, r.causeFor(s, lan), false, false, "")
-		s.mu.Unlock()
+		r.relayPADT(lan, f, src)
 	default:
 		r.ctrs.drop(DropUnexpected)
 	}
@@ -266,28 +245,7 @@ func (r *Relay) discoveryFromWAN(f []byte) {
 		}
 		r.sendDiscovery(lan, &d)
 	case pppoe.CodePADT:
-		id := uint16(f[16])<<8 | uint16(f[17])
-		s := r.tbl[id].Load()
-		if s == nil {
-			r.ctrs.drop(DropUnknownSession)
-			return
-		}
-		if s.ac != src {
-			s.spoofed.Add(1)
-			r.ctrs.drop(DropSpoofed)
-			return
-		}
-		var d pppoe.Discovery
-		if err := d.UnmarshalBinary(f); err != nil {
-			r.ctrs.drop(DropMalformed)
-			return
-		}
-		d.StripRelaySessionID()
-		d.Dst, d.Src = s.subMAC(), r.ports[lan].MAC
-		r.sendDiscovery(lan, &d)
-		s.mu.Lock()
-		r.endLocked(s, r.causeFor(s, wan), false, false, "")
-		s.mu.Unlock()
+		r.relayPADT(wan, f, src)
 	default:
 		r.ctrs.drop(DropUnexpected)
 	}
@@ -347,4 +305,42 @@ func (r *Relay) newSession(id uint16, sub, ac [6]byte) string {
 	r.log.Debug("session", zap.Uint16("session", id), zap.Stringer("subscriber", net.HardwareAddr(sub[:])),
 		zap.Stringer("bras", net.HardwareAddr(ac[:])))
 	return ""
+}
+
+// relayPADT passes a PADT that came in on side from, sent by src, to the
+// other side and ends the session (RFC 2516 §5.5). Only the session's own
+// peer on that side may end it.
+func (r *Relay) relayPADT(from side, f []byte, src [6]byte) {
+	id := uint16(f[16])<<8 | uint16(f[17])
+	s := r.tbl[id].Load()
+	if s == nil {
+		r.ctrs.drop(DropUnknownSession)
+		return
+	}
+	peer := s.sub
+	if from == wan {
+		peer = s.ac
+	}
+	if peer != src {
+		s.spoofed.Add(1)
+		r.ctrs.drop(DropSpoofed)
+		return
+	}
+	var d pppoe.Discovery
+	if err := d.UnmarshalBinary(f); err != nil {
+		r.ctrs.drop(DropMalformed)
+		return
+	}
+	d.StripRelaySessionID()
+	out := from.other()
+	if out == wan {
+		d.Dst = s.acMAC()
+	} else {
+		d.Dst = s.subMAC()
+	}
+	d.Src = r.ports[out].MAC
+	r.sendDiscovery(out, &d)
+	s.mu.Lock()
+	r.endLocked(s, r.causeFor(s, from), false, false, "")
+	s.mu.Unlock()
 }
