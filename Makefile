@@ -8,7 +8,7 @@ BENCHTIME ?= 1s
 CMDS      := $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./... 2>/dev/null)
 
 
-.PHONY: all build cross deps bench-compare demo test test-short vet fmt fuzz bench clean
+.PHONY: all build cross deps bench-compare bench-system demo soak test test-short vet fmt fuzz bench clean
 
 all: build cross
 
@@ -61,6 +61,18 @@ bench:
 ## bench-compare: side-by-side relay benchmark (root): table in bench-compare.txt
 bench-compare: deps build
 	scripts/bench-compare.sh $(BENCH_FLAGS)
+
+## demo: the whole system on this machine (root), until Ctrl-C; DEMO_FLAGS="--duration 5m --subscribers 60 --keep"
+demo: deps build
+	bin/edgebill-lab --bin bin $(DEMO_FLAGS)
+
+## soak: thousands of sessions through the whole chain for several minutes (root; not part of test); figures in soak.txt
+soak: deps
+	EDGEBILL_SOAK=1 EDGEBILL_SOAK_OUT=$(CURDIR)/soak.txt $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 60m ./lab/e2e
+
+## bench-system: side-by-side session setup, bill ingest, reconciliation of 1M sessions (root): table in bench-system.txt
+bench-system: deps
+	scripts/bench-system.sh $(BENCH_SYSTEM_FLAGS)
 
 clean:
 	rm -rf bin

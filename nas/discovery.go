@@ -49,6 +49,15 @@ func (s *Server) checkCookie(c, mac []byte, now time.Time) bool {
 	return hmac.Equal(c[4:], s.cookieMAC(c[:4], mac))
 }
 
+// cookieSubject is what an AC-Cookie is bound to: the client's MAC and,
+// behind a relay, the Relay-Session-Id, so subscribers sharing a relay's
+// MAC get distinct cookies and one's PADR is not taken for a
+// retransmission of another's.
+func cookieSubject(d *pppoe.Discovery) []byte {
+	relay, _ := d.RelaySessionID()
+	return append(slices.Clip(d.Src), relay...)
+}
+
 // serves reports whether nasd offers service name (RFC 2516 §5.1: an
 // empty name means any service).
 func (s *Server) serves(name string) bool {
@@ -138,7 +147,7 @@ func (s *Server) onPADI(d *pppoe.Discovery, now time.Time) {
 			tags = append(tags, pppoe.NewStringTag(pppoe.TagServiceName, n))
 		}
 	}
-	tags = append(tags, pppoe.Tag{Type: pppoe.TagACCookie, Value: s.cookie(d.Src, now)})
+	tags = append(tags, pppoe.Tag{Type: pppoe.TagACCookie, Value: s.cookie(cookieSubject(d), now)})
 	if mp := s.maxPayload(d); mp != 0 {
 		tags = append(tags, pppoe.NewPPPMaxPayloadTag(mp))
 	}
@@ -166,7 +175,7 @@ func (s *Server) refusePADR(d *pppoe.Discovery, svc string, errTag pppoe.TagType
 
 func (s *Server) onPADR(d *pppoe.Discovery, now time.Time) {
 	cookie, _ := d.ACCookie()
-	if !s.checkCookie(cookie, d.Src, now) {
+	if !s.checkCookie(cookie, cookieSubject(d), now) {
 		// Missing, stale or forged: allocate nothing, answer nothing.
 		s.stats.padrBadCookie.Add(1)
 		return

@@ -9,9 +9,13 @@
 // and live pages stay up, their URLs printed, until Ctrl-C, which tears
 // everything down (a second Ctrl-C forces it).
 //
-//	edgebill-lab [--duration 2m] [--subscribers 24] [--keep] [--exit] [--bin DIR]
+//	edgebill-lab [--duration 2m] [--subscribers 24] [--gateways 2] [--keep] [--exit] [--bin DIR]
 //
 // `make demo` builds the binaries into bin/ and runs this with --bin bin.
+// The exit status is 0 when the run kept every promise lab/system checks
+// (every session billed once, nothing flagged but the faulty gateway's
+// bills), 3 when it did not, 1 when it could not run, 130 when
+// interrupted before the report.
 package main
 
 import (
@@ -26,6 +30,8 @@ import (
 	"time"
 
 	"github.com/edgebill/edgebill/lab"
+	"github.com/edgebill/edgebill/lab/system"
+	"github.com/edgebill/edgebill/nas/client"
 )
 
 // hostListen is where host-side URLs listen (overridden by --listen).
@@ -84,7 +90,8 @@ func run(cfg config) int {
 	}()
 
 	done := make(chan bool, 1)
-	go func() { done <- h.Do(func() { demo(ctx, h, out, cfg) }) }()
+	var promisesKept bool
+	go func() { done <- h.Do(func() { promisesKept = demo(ctx, h, out, cfg) }) }()
 	var ok bool
 	select {
 	case ok = <-done:
@@ -104,6 +111,8 @@ func run(cfg config) int {
 		return 1
 	case !ok:
 		return 130 // interrupted during set-up
+	case !promisesKept:
+		return 3
 	}
 	return 0
 }
@@ -118,115 +127,141 @@ func interrupted(ctx context.Context, h *lab.Harness) {
 }
 
 // demo is the run, inside Harness.Do: Fatalf ends it, teardown follows.
-func demo(ctx context.Context, h *lab.Harness, out *progress, cfg config) {
-	var top *lab.Topology
-	if !out.step("namespaces, Postgres, FreeRADIUS, subscribers", 5*time.Second, func() bool {
+// It returns false when the run broke one of the system's promises
+// (system.Check).
+func demo(ctx context.Context, h *lab.Harness, out *progress, cfg config) bool {
+	var bins map[string]string
+	if !out.step("the daemons' binaries", 0, func() bool {
+		return h.Do(func() { bins = system.Binaries(h, cfg.bin) })
+	}) {
+		h.Fatalf("no binaries")
+	}
+	interrupted(ctx, h)
+
+	faulty := 0
+	if cfg.gateways > 1 {
+		faulty = cfg.gateways
+	}
+	var s *system.System
+	if !out.step("namespaces, Postgres, FreeRADIUS, billd, nasd, gatewayd", 12*time.Second, func() bool {
 		return h.Do(func() {
-			top = lab.NewTopology(h, &lab.TopologyOptions{Gateways: cfg.gateways, Prefix: cfg.prefix})
+			s = system.Start(h, &system.Options{
+				Gateways: cfg.gateways, Faulty: faulty, Prefix: cfg.prefix,
+				Bin:     filepath.Dir(bins[system.PkgNasd]),
+				Interim: 10 * time.Second,
+			})
 		})
 	}) {
 		h.Fatalf("set-up failed")
 	}
+	top := s.Top
 	out.printf("%s", top.Describe())
-	pgHost := lab.ForwardTCP(h, hostListen+":0", top.ISP, fmt.Sprintf("127.0.0.1:%d", top.PG.Port))
-	out.printf("psql:       psql 'postgres://postgres@%s/%s?sslmode=disable'\n", pgHost, top.PG.Database)
 	var daemons []*lab.Daemon // for --keep's logs
 	if cfg.keep {
 		keepLogs(h, top, &daemons)
 	}
+	daemons = append(daemons, s.Billd, s.Nasd)
+	urls := []string{}
+	url := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		urls = append(urls, line)
+		out.printf("%s\n", line)
+	}
+	dash := lab.ForwardTCP(h, hostListen+":0", top.ISP, s.BilldHTTP)
+	url("billd:      dashboard http://%s/?token=%s  (API: Authorization: Bearer %s; metrics /metrics)", dash, s.Token, s.Token)
+	for _, g := range s.Gateways {
+		daemons = append(daemons, g.D)
+		live := lab.ForwardTCP(h, hostListen+":0", top.Sub, g.LiveAddr())
+		name := fmt.Sprintf("gatewayd%d:", g.Index)
+		what := "live view"
+		if g.Faulty {
+			what = fmt.Sprintf("live view (UNDER-BILLS %d%% on purpose)", s.Opts.FaultPercent)
+		}
+		url("%-11s %s http://%s/  (the subscribers' page, %s on their LAN; key %.16s...)", name, what, live, g.LiveAddr(), g.PublicKey)
+	}
+	out.printf("%-11s running (pid %d), BRAS on %s in %s\n", "nasd:", s.Nasd.Pid(), lab.ISPWANIf, top.ISP.Name)
+	pgHost := lab.ForwardTCP(h, hostListen+":0", top.ISP, fmt.Sprintf("127.0.0.1:%d", top.PG.Port))
+	url("psql:       psql 'postgres://postgres@%s/%s?sslmode=disable'  (radacct; billd's tables in schema billd)", pgHost, top.PG.Database)
 	interrupted(ctx, h)
 
-	var bins map[string]string
-	out.step("daemons' binaries", 0, func() bool { bins = binaries(out, cfg.bin); return true })
-	interrupted(ctx, h)
-
-	var billd, nasd *started
-	var gateways, dialers []*started
-	if !out.step("billd, nasd, gatewayd", 0, func() bool {
-		return h.Do(func() {
-			billd = startBilld(h, top, bins[pkgBilld])
-			nasd = startNasd(h, top, bins[pkgNasd])
-			for _, g := range top.Gateways {
-				faulty := len(top.Gateways) > 1 && g.Index == len(top.Gateways)
-				gw := startGatewayd(h, top, g, bins[pkgGatewayd], faulty)
-				gateways = append(gateways, gw)
-				if gw != nil && billd != nil {
-					if err := registerGateway(ctx, h, top, g, bins[pkgGatewayd], bins[pkgBilld]); err != nil {
-						h.Fatalf("gateway %d: register its key: %v", g.Index, err)
-					}
-				}
-			}
-		})
-	}) {
-		h.Fatalf("a daemon did not start")
+	// Subscribers, spread over the gateways, dialing for the run.
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	shares, err := subscribers(sctx, s, cfg.subscribers)
+	cancel()
+	if err != nil {
+		h.Fatalf("subscribers: %v", err)
 	}
-	for _, s := range append([]*started{billd, nasd}, gateways...) {
-		if s != nil {
-			daemons = append(daemons, s.d)
-		}
-	}
-	say := func(name string, s *started, pkg string) {
-		switch {
-		case s != nil && s.url != "":
-			out.printf("%-11s %s\n", name+":", s.url)
-		case s != nil:
-			out.printf("%-11s running (pid %d)\n", name+":", s.d.Pid())
-		case bins[pkg] != "":
-			out.printf("%-11s built, not wired into the demo yet\n", name+":")
-		default:
-			out.printf("%-11s not available\n", name+":")
-		}
-	}
-	say("billd", billd, pkgBilld)
-	say("nasd", nasd, pkgNasd)
-	for i, gw := range gateways {
-		name := fmt.Sprintf("gatewayd%d", i+1)
-		if len(gateways) > 1 && i == len(gateways)-1 {
-			name += " (pricing fault)"
-		}
-		say(name, gw, pkgGatewayd)
-	}
-	interrupted(ctx, h)
-
-	// Subscribers, spread over the gateways.
+	out.printf("subscribers: %d over %d gateways for %s; every 4th session vanishes without hanging up\n             %s\n",
+		cfg.subscribers, len(s.Gateways), shortDuration(cfg.duration), describeUsers(shares))
+	var dialers []*system.Dialer
 	if !h.Do(func() {
-		for i, g := range top.Gateways {
-			n := cfg.subscribers / len(top.Gateways)
-			if i < cfg.subscribers%len(top.Gateways) {
-				n++
+		for i, users := range shares {
+			if len(users) == 0 {
+				continue
 			}
-			if d := startDialer(h, top, g, bins[pkgDial], n, cfg); d != nil {
-				dialers = append(dialers, d)
-			}
+			d := s.StartDial(system.Dial{Gateway: i + 1, Users: users, Duration: cfg.duration, PPS: 5, Size: 800, DropEvery: 4})
+			dialers = append(dialers, d)
+			daemons = append(daemons, d.D)
 		}
 	}) {
 		h.Fatalf("pppoe-dial did not start")
 	}
-	for _, s := range dialers {
-		daemons = append(daemons, s.d)
-	}
-	if len(dialers) == 0 {
-		out.printf("pppoe-dial: not wired into the demo yet; the run shows the database's view only\n")
-	}
 
-	w := &watcher{top: top}
+	w := &watcher{top: top, sys: s}
 	h.Cleanup(w.close)
 	watch(ctx, out, w, cfg.duration)
 	interrupted(ctx, h)
 
-	out.printf("\n== reconciliation report ==\n")
-	if !runReport(ctx, h, top, bins[pkgBilld], out) {
-		if s, err := w.snapshot(ctx); err == nil {
-			out.printf("%s\n%s\n", s.line(), s.verdictLine())
-		} else {
-			out.printf("report: %v\n", err)
+	reps := make([]*client.Report, len(dialers))
+	if !out.step("the last sessions ending", 0, func() bool {
+		for i, d := range dialers {
+			r, err := d.Wait(ctx)
+			if err != nil {
+				out.printf("pppoe-dial %d: %v\n", i+1, err)
+				return false
+			}
+			reps[i] = r
 		}
+		return true
+	}) {
+		interrupted(ctx, h)
+		h.Fatalf("a dialer failed")
 	}
+	dialSummary(out, reps)
+	if !out.step("the last Stops and bills arriving", 0, func() bool {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := s.Settle(sctx); err != nil {
+			out.printf("%v\n", err)
+			return false
+		}
+		return true
+	}) {
+		interrupted(ctx, h)
+		out.printf("(reporting anyway)\n")
+	}
+
+	out.printf("\n== reconciliation report ==\n")
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := runReport(rctx, s, out); err != nil {
+		out.printf("report: %v\n", err)
+		if snap, err := w.snapshot(ctx); err == nil {
+			out.printf("%s\n%s\n", snap.line(), snap.verdictLine())
+		}
+		return false
+	}
+	ok := checkRun(rctx, s, out, system.Up(reps...))
 	if cfg.exit {
-		return
+		return ok
 	}
-	out.printf("\nup until Ctrl-C: the URLs above stay reachable; namespaces: ip netns exec %s ...\n", top.ISP.Name)
+	out.printf("\nup until Ctrl-C:\n")
+	for _, u := range urls {
+		out.printf("  %s\n", u)
+	}
+	out.printf("  namespaces: ip netns exec %s ...  (billd: %s reconcile|report|gateways -config %s)\n", top.ISP.Name, bins[system.PkgBilld], s.BilldConfig)
 	<-ctx.Done()
+	return ok
 }
 
 // watch shows the status line for d (or until ctx ends): elapsed time as

@@ -11,15 +11,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/edgebill/edgebill/lab"
+	"github.com/edgebill/edgebill/lab/system"
 )
 
-// snapshot is what the status line shows, read from the database: the
-// BRAS's side from FreeRADIUS's radacct, bills and verdicts from billd's
-// tables when they exist.
+// snapshot is what the status line shows: the BRAS's side from
+// FreeRADIUS's radacct, bills and verdicts from billd's tables when they
+// exist, refusals and bills waiting at the gateways from their metrics.
 type snapshot struct {
 	sessionsUp, sessionsAll int64
 	octets                  int64
-	refused                 int64 // Access-Rejects FreeRADIUS logged
+	refused                 int64 // dials the gateways refused (or FreeRADIUS's Access-Rejects, without gateways)
+	pending                 int64 // bills the gateways have not had acknowledged
 	bills                   int64 // -1: no billd schema yet
 	verdicts                map[string]int64
 }
@@ -27,6 +29,7 @@ type snapshot struct {
 // watcher keeps one connection to the lab's database (through isp).
 type watcher struct {
 	top  *lab.Topology
+	sys  *system.System // nil: the database only
 	conn *pgx.Conn
 }
 
@@ -56,6 +59,15 @@ func (w *watcher) snapshot(ctx context.Context) (snapshot, error) {
 		return s, err
 	}
 	_ = c.QueryRow(ctx, `SELECT count(*) FROM radpostauth WHERE reply = 'Access-Reject'`).Scan(&s.refused)
+	if w.sys != nil {
+		s.refused = 0
+		for _, g := range w.sys.Gateways {
+			if m, err := w.sys.GatewayMetrics(ctx, g); err == nil {
+				s.refused += int64(m.Get(`gatewayd_relay_dials_total{result="refused"}`))
+				s.pending += int64(m.Get("gatewayd_bills_pending"))
+			}
+		}
+	}
 	var hasBills, hasVerdicts bool
 	if err := c.QueryRow(ctx, `SELECT to_regclass('billd.bills') IS NOT NULL, to_regclass('billd.verdicts') IS NOT NULL`).Scan(&hasBills, &hasVerdicts); err != nil {
 		w.close()
@@ -87,6 +99,9 @@ func (s snapshot) line() string {
 		b += "n/a"
 	} else {
 		b += fmt.Sprint(s.bills)
+	}
+	if s.pending > 0 {
+		b += fmt.Sprintf(" (%d pending at the gateways)", s.pending)
 	}
 	return b
 }
