@@ -49,6 +49,9 @@ type Relay struct {
 	// PADIRate is the most PADIs per second relayed (10); more are
 	// dropped and counted.
 	PADIRate int
+	// PADIBurst is how many PADIs may come at once above that rate
+	// (0: the relay's default, 100).
+	PADIBurst int
 	// HandshakeTimeout ends a session not up this long after its PADS
 	// (0: the relay's default, 60s).
 	HandshakeTimeout time.Duration
@@ -80,6 +83,10 @@ type RADIUS struct {
 	// Retries is how many retransmissions a server gets before failover
 	// (3).
 	Retries int
+	// MaxDuration bounds the time spent on one server, retransmissions
+	// included, before failover (0: the client's default, 3s for [auth],
+	// 30s for [accounting]). Raise it with Retries on a lossy path.
+	MaxDuration time.Duration
 	// LocalAddress is the source address to send from (the kernel's
 	// choice if empty).
 	LocalAddress string
@@ -251,6 +258,7 @@ func radiusKeys(f func(c *Config) *RADIUS) map[string]key {
 		"server":        server(func(c *Config) *[]Server { return &f(c).Servers }),
 		"timeout":       dur(func(c *Config) *time.Duration { return &f(c).Timeout }),
 		"retries":       integer(0, 20, func(c *Config) *int { return &f(c).Retries }),
+		"max-duration":  dur(func(c *Config) *time.Duration { return &f(c).MaxDuration }),
 		"local-address": str(func(c *Config) *string { return &f(c).LocalAddress }),
 	}
 }
@@ -277,6 +285,7 @@ var sections = func() map[string]map[string]key {
 			"mode":              oneOf([]string{"auto", "kernel", "user"}, func(c *Config) *string { return &c.Relay.Mode }),
 			"max-sessions":      integer(1, 65534, func(c *Config) *int { return &c.Relay.MaxSessions }),
 			"padi-rate":         integer(1, 100000, func(c *Config) *int { return &c.Relay.PADIRate }),
+			"padi-burst":        integer(0, 100000, func(c *Config) *int { return &c.Relay.PADIBurst }),
 			"handshake-timeout": dur(func(c *Config) *time.Duration { return &c.Relay.HandshakeTimeout }),
 			"idle-timeout":      dur(func(c *Config) *time.Duration { return &c.Relay.IdleTimeout }),
 			"echo-failures":     integer(0, 100, func(c *Config) *int { return &c.Relay.EchoFailures }),

@@ -33,13 +33,14 @@ func TestReferenceConfig(t *testing.T) {
 		ShutdownGrace: 5 * time.Second,
 		LAN:           Link{Interface: "lan0"},
 		WAN:           Link{Interface: "wan0"},
-		Relay: Relay{Mode: "auto", MaxSessions: 64, PADIRate: 10, HandshakeTimeout: time.Minute,
+		Relay: Relay{Mode: "auto", MaxSessions: 64, PADIRate: 10, PADIBurst: 100, HandshakeTimeout: time.Minute,
 			IdleTimeout: 5 * time.Minute, EchoFailures: 5,
 			AgentCircuitID: "gw-lab-0001 eth 0/1", AgentRemoteID: "subscriber-line-0001"},
 		Auth: RADIUS{
 			Servers:      []Server{{"10.0.0.1:1812", "testing123"}, {"10.0.0.2:1812", "testing123"}},
 			Timeout:      2 * time.Second,
 			Retries:      3,
+			MaxDuration:  3 * time.Second,
 			LocalAddress: "10.0.0.2",
 		},
 		Accounting: Accounting{
@@ -47,6 +48,7 @@ func TestReferenceConfig(t *testing.T) {
 				Servers:      []Server{{"10.0.0.1:1813", "testing123"}, {"10.0.0.2:1813", "testing123"}},
 				Timeout:      2 * time.Second,
 				Retries:      3,
+				MaxDuration:  30 * time.Second,
 				LocalAddress: "10.0.0.2",
 			},
 			InterimInterval:    5 * time.Minute,

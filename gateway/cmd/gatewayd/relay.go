@@ -29,6 +29,7 @@ func startRelay(cfg *config.Config, sessions gateway.Sessions, newKey func() uin
 		LocalAddr: cfg.Auth.LocalAddress,
 		IRT:       cfg.Auth.Timeout,
 		MRC:       cfg.Auth.Retries,
+		MRD:       cfg.Auth.MaxDuration,
 		FailOpen:  cfg.Auth.FailOpen,
 		Logger:    log,
 	})
@@ -44,6 +45,7 @@ func startRelay(cfg *config.Config, sessions gateway.Sessions, newKey func() uin
 		RemoteID:         cfg.Relay.AgentRemoteID,
 		MaxSessions:      cfg.Relay.MaxSessions,
 		PADIRate:         float64(cfg.Relay.PADIRate),
+		PADIBurst:        cfg.Relay.PADIBurst,
 		HandshakeTimeout: cfg.Relay.HandshakeTimeout,
 		IdleTimeout:      cfg.Relay.IdleTimeout,
 		EchoFailures:     cfg.Relay.EchoFailures,

@@ -92,6 +92,7 @@ func run(ctx context.Context, cfg *config.Config, opt runOptions, log *zap.Logge
 		Servers:   radiusServers(cfg.Accounting.Servers),
 		IRT:       cfg.Accounting.Timeout,
 		MRC:       cfg.Accounting.Retries,
+		MRD:       cfg.Accounting.MaxDuration,
 		LocalAddr: cfg.Accounting.LocalAddress,
 		Logger:    log.Named("accounting"),
 	})
