@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of the whole system (issue 7): each line is one
 # of edgebill's paths against its peer on this machine, in the same run,
-# as a ratio. The relay line is scripts/bench-compare.sh's.
+# as a ratio; first the relay lines, run by scripts/bench-compare.sh.
 #
 #   session setup   sessions/s through pppoe-dial -> gatewayd (4 gateways)
 #                   -> nasd -> FreeRADIUS (lab/e2e BenchmarkSessionSetup),
@@ -22,6 +22,8 @@
 #   -b  bills for the ingest line (default 20000, its most)
 #   -s  sessions for the reconciliation line (default 1000000)
 #   -o  output file (default bench-system.txt)
+#   -R  leave out the relay lines (scripts/bench-compare.sh -d 3 -r 1,
+#       run first: gatewayd vs pppoe-relay vs the kernel bridge)
 #
 # Needs root (namespaces, AF_PACKET, a private Postgres), go, radclient,
 # freeradius (make deps). Everything runs in namespaces and private
@@ -32,12 +34,14 @@ dials=2000
 bills=20000
 sessions=1000000
 out=bench-system.txt
-while getopts "n:b:s:o:h" opt; do
+relay=1
+while getopts "n:b:s:o:Rh" opt; do
 	case $opt in
 	n) dials=$OPTARG ;;
 	b) bills=$OPTARG ;;
 	s) sessions=$OPTARG ;;
 	o) out=$OPTARG ;;
+	R) relay=0 ;;
 	*)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 2
@@ -103,6 +107,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 num() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
 sec() { awk -v a="$1" 'BEGIN { printf "%.2f s", a }'; }
 
+# The relay lines: the same veth topology and generator for gatewayd,
+# pppoe-relay and the kernel bridge (scripts/bench-compare.sh).
+if ((relay)); then
+	echo "bench-system: relay, scripts/bench-compare.sh -d 3 -r 1" >&2
+	scripts/bench-compare.sh -d 3 -r 1 -o "$logs/relay.txt" >&2
+fi
+
 cpu=$(awk -F: '/model name/ { sub(/^ +/, "", $2); print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 {
@@ -122,5 +133,10 @@ mem=$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 	echo "bill ingest: radclient -p 256 sends $(num "$bills") Accounting-Request Stops to each; billd verifies each bill's Ed25519"
 	echo "  signature and answers after a synchronous commit; FreeRADIUS inserts into radacct with rlm_sql."
 	echo "reconciliation: each side holds $(num "$sessions") sessions; billd matches, prices (rfc/tariff) and writes a verdict for each."
+	if ((relay)); then
+		echo
+		echo "relay: session frames/s through gatewayd vs pppoe-relay vs the kernel bridge (scripts/bench-compare.sh -d 3 -r 1):"
+		sed -n '/^path/,$p' "$logs/relay.txt"
+	fi
 } | tee "$out"
 echo "written to $out" >&2
