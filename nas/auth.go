@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,16 +13,12 @@ import (
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc4603"
 	"layeh.com/radius/rfc4679"
+
+	"github.com/edgebill/edgebill/rfc/radiusx"
 )
 
 // authTimeout bounds one authentication (every server's retransmissions).
 const authTimeout = 2 * time.Minute
-
-// callingStationID formats a MAC the way RFC 3580 §3.21 suggests for
-// Calling-Station-Id: "02-00-00-00-00-01".
-func callingStationID(mac []byte) string {
-	return strings.ToUpper(fmt.Sprintf("%02x-%02x-%02x-%02x-%02x-%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]))
-}
 
 // nasPortID names the session's port: interface (or AC name) and session id.
 func (ss *session) nasPortID() string {
@@ -46,8 +41,8 @@ func (ss *session) commonAttrs(p *radius.Packet) {
 	rfc2865.NASPort_Set(p, rfc2865.NASPort(ss.id))
 	rfc2869.NASPortID_SetString(p, ss.nasPortID())
 	rfc2865.NASPortType_Set(p, rfc4603.NASPortType_Value_PPPoEoE)
-	rfc2865.CallingStationID_SetString(p, callingStationID(ss.peer[:]))
-	rfc2865.CalledStationID_SetString(p, callingStationID(ss.srv.mac))
+	rfc2865.CallingStationID_SetString(p, radiusx.CallingStationID(ss.peer[:]))
+	rfc2865.CalledStationID_SetString(p, radiusx.CallingStationID(ss.srv.mac))
 	rfc2866.AcctSessionID_SetString(p, ss.acctID)
 	if ss.circuitID != "" {
 		rfc4679.ADSLAgentCircuitID_SetString(p, ss.circuitID)

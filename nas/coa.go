@@ -198,7 +198,7 @@ func (s *Server) selectSessions(sel *selector) []*session {
 		ok := ss.phase != phaseDead &&
 			(!sel.hasUser || ss.user == sel.user) &&
 			(sel.acctID == "" || ss.acctID == sel.acctID) &&
-			(sel.calling == "" || equalFoldMAC(sel.calling, callingStationID(ss.peer[:]))) &&
+			(sel.calling == "" || equalFoldMAC(sel.calling, radiusx.CallingStationID(ss.peer[:]))) &&
 			(sel.portID == "" || sel.portID == ss.nasPortID()) &&
 			(!sel.framed.IsValid() || sel.framed == ss.addr)
 		ss.mu.Unlock()

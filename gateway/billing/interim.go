@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"encoding/binary"
-	"net"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,7 +32,7 @@ func (b *Billing) interimPacket(ls *liveSession, now time.Time) *radius.Packet {
 	add(rfc2865.UserName_Type, []byte(cut(user, maxAttrString)))
 	add(rfc2866.AcctSessionID_Type, []byte(acctSessionID(s)))
 	add(rfc2865.NASIdentifier_Type, []byte(cut(b.cfg.GatewayID, maxAttrString)))
-	add(rfc2865.CallingStationID_Type, []byte(callingStation(s.SubscriberMAC)))
+	add(rfc2865.CallingStationID_Type, radiusx.AppendCallingStationID(nil, s.SubscriberMAC))
 	if ip := s.FramedIP.Unmap(); ip.Is4() {
 		a := ip.As4()
 		add(rfc2865.FramedIPAddress_Type, a[:])
@@ -56,20 +55,6 @@ func (b *Billing) interimPacket(ls *liveSession, now time.Time) *radius.Packet {
 	}
 	_ = ebattr.EdgeBillRunningCharge_Add(p, ebattr.EdgeBillRunningCharge(ls.charge()))
 	return p
-}
-
-// callingStation writes a MAC as RFC 3580 §3.21 gives Calling-Station-Id
-// ("00-10-A4-23-19-C0"), as rfc/bill does.
-func callingStation(m net.HardwareAddr) string {
-	const digits = "0123456789ABCDEF"
-	out := make([]byte, 0, 17)
-	for i, o := range m {
-		if i > 0 {
-			out = append(out, '-')
-		}
-		out = append(out, digits[o>>4], digits[o&0x0f])
-	}
-	return string(out)
 }
 
 // queueInterim hands an Interim-Update to the sender; when the sender is

@@ -14,6 +14,8 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
+
+	"github.com/edgebill/edgebill/rfc/radiusx"
 )
 
 // VendorID is the edgebill vendor id of dictionary.edgebill (RFC 5612's
@@ -491,7 +493,7 @@ func ToPacket(b *Bill, p *radius.Packet) error {
 	w.string(rfc2866.AcctSessionID_Type, b.SessionID)
 	w.string(rfc2865.NASIdentifier_Type, b.GatewayID)
 	w.begin()
-	w.buf = appendMAC(w.buf, b.SubscriberMAC)
+	w.buf = radiusx.AppendCallingStationID(w.buf, b.SubscriberMAC)
 	w.end(rfc2865.CallingStationID_Type)
 	if b.FramedIP.IsValid() {
 		a := b.FramedIP.As4()
@@ -613,21 +615,8 @@ func (w *attrWriter) vendorUint64(t byte, v uint64) {
 
 func (w *attrWriter) vendorMAC(t byte, mac net.HardwareAddr) {
 	w.beginVendor(t, 3*len(mac)-1)
-	w.buf = appendMAC(w.buf, mac)
+	w.buf = radiusx.AppendCallingStationID(w.buf, mac)
 	w.endVendor()
-}
-
-// appendMAC writes mac in the form RFC 3580 §3.21 gives Calling-Station-Id:
-// upper-case hex octets separated by "-", as "00-10-A4-23-19-C0".
-func appendMAC(dst []byte, mac net.HardwareAddr) []byte {
-	const digits = "0123456789ABCDEF"
-	for i, o := range mac {
-		if i > 0 {
-			dst = append(dst, '-')
-		}
-		dst = append(dst, digits[o>>4], digits[o&0x0f])
-	}
-	return dst
 }
 
 // parseMAC reads an EUI-48 written as six hex pairs separated all by "-"

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"errors"
+	"net"
 	"testing"
 
 	"layeh.com/radius"
@@ -280,5 +281,16 @@ func TestZeroAuthResponses(t *testing.T) {
 		if err := VerifyResponse(other, req, secret); err != nil {
 			t.Errorf("%v signed over the request Authenticator: %v", tc.resp, err)
 		}
+	}
+}
+
+// Test_RFC3580_3_21_CallingStationID: the example of RFC 3580 §3.21.
+func Test_RFC3580_3_21_CallingStationID(t *testing.T) {
+	mac := net.HardwareAddr{0x00, 0x10, 0xa4, 0x23, 0x19, 0xc0}
+	if got := CallingStationID(mac); got != "00-10-A4-23-19-C0" {
+		t.Errorf("CallingStationID = %q", got)
+	}
+	if got := string(AppendCallingStationID([]byte("mac="), mac)); got != "mac=00-10-A4-23-19-C0" {
+		t.Errorf("AppendCallingStationID onto a prefix = %q", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgebill/edgebill/gateway"
 	"github.com/edgebill/edgebill/internal/radclient"
+	"github.com/edgebill/edgebill/rfc/radiusx"
 	"github.com/edgebill/edgebill/rfc/radiusx/ebattr"
 )
 
@@ -101,12 +102,6 @@ func New(cfg Config) (*Authorizer, error) {
 // Close closes the sockets.
 func (a *Authorizer) Close() error { return a.c.Close() }
 
-// CallingStationID formats a MAC as RFC 3580 §3.21 recommends:
-// "00-10-A4-23-19-C0".
-func CallingStationID(mac net.HardwareAddr) string {
-	return strings.ToUpper(strings.ReplaceAll(mac.String(), ":", "-"))
-}
-
 // Request builds the Authorize-Only Access-Request (without its
 // Message-Authenticator, which the client adds when it encodes).
 func Request(user string, mac net.HardwareAddr, gatewayID string, secret []byte) (*radius.Packet, error) {
@@ -117,7 +112,7 @@ func Request(user string, mac net.HardwareAddr, gatewayID string, secret []byte)
 	if err := rfc2865.ServiceType_Set(p, rfc3576.ServiceType_Value_AuthorizeOnly); err != nil {
 		return nil, err
 	}
-	if err := rfc2865.CallingStationID_SetString(p, CallingStationID(mac)); err != nil {
+	if err := rfc2865.CallingStationID_SetString(p, radiusx.CallingStationID(mac)); err != nil {
 		return nil, err
 	}
 	if gatewayID != "" {
