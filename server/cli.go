@@ -185,6 +185,17 @@ func openStore(ctx context.Context, cfg Config, log *zap.Logger) (*store.Store, 
 	return store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 4}, log)
 }
 
+// openAdmin loads the configuration and opens the store for a one-shot
+// operator command (report, gateways, tariffs), logging warnings only.
+func (c *common) openAdmin(ctx context.Context, stderr io.Writer) (Config, *store.Store, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := openStore(ctx, cfg, newLogger("warn", stderr, false))
+	return cfg, st, err
+}
+
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, c := newFlags("serve [flags]", `Runs billd until SIGINT or SIGTERM:
   - the RADIUS accounting listener for gateway bills (listen_acct, default :1813),
@@ -371,11 +382,7 @@ whole report.`, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, newLogger("warn", stderr, false))
+	cfg, st, err := c.openAdmin(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -529,11 +536,7 @@ func cmdGateways(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, rest); err != nil {
 		return err
 	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, newLogger("warn", stderr, false))
+	_, st, err := c.openAdmin(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -653,11 +656,7 @@ func cmdTariffs(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, rest); err != nil {
 		return err
 	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, newLogger("warn", stderr, false))
+	_, st, err := c.openAdmin(ctx, stderr)
 	if err != nil {
 		return err
 	}
