@@ -21,6 +21,7 @@ import (
 	"github.com/edgebill/edgebill/gateway/billing/journal"
 	"github.com/edgebill/edgebill/gateway/billing/liveview"
 	"github.com/edgebill/edgebill/gateway/billing/metrics"
+	"github.com/edgebill/edgebill/internal/httpserve"
 	"github.com/edgebill/edgebill/internal/radclient"
 )
 
@@ -241,20 +242,7 @@ func serveMetrics(ctx context.Context, ln net.Listener, reg *metrics.Registry) e
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	srv.Shutdown(sctx)
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpserve.Serve(ctx, srv, ln)
 }
 
 func radiusServers(s []config.Server) []radclient.Server {
