@@ -24,6 +24,11 @@ import (
 // a fresh database on it.
 const TestDatabaseEnv = "EDGEBILL_TEST_DATABASE"
 
+// KeepDatabaseEnv, when set, keeps the database a test made on the
+// server of TestDatabaseEnv instead of dropping it, to look at what a
+// test or a benchmark left (EXPLAIN the reconciliation on a million rows).
+const KeepDatabaseEnv = "EDGEBILL_KEEP_DATABASE"
+
 // Postgres is a PostgreSQL server for one test (or one demo run) with a
 // fresh database on it.
 type Postgres struct {
@@ -284,6 +289,10 @@ func externalPostgres(t testing.TB, base string) *Postgres {
 		t.Fatalf("lab: %v", err)
 	}
 	t.Cleanup(func() {
+		if os.Getenv(KeepDatabaseEnv) != "" {
+			t.Logf("lab: %s set: database %s kept", KeepDatabaseEnv, pg.Database)
+			return
+		}
 		c, err := pgx.Connect(ctx, admin.String())
 		if err != nil {
 			return

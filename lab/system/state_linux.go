@@ -295,7 +295,7 @@ func (s *System) Verdicts(ctx context.Context) ([]Verdict, error) {
 		v.acct_seconds, v.acct_in, v.acct_out, v.acct_charge,
 		v.diff_seconds, v.diff_in, v.diff_out, v.diff_charge,
 		b.terminate_cause::bigint, b.sequence, COALESCE(b.session_id, ''), COALESCE(v.tariff_id, '')
-		FROM billd.verdicts v
+		FROM billd.verdicts_all v
 		LEFT JOIN billd.bills b ON b.gateway_id = v.gateway_id AND b.bill_id = v.bill_id
 		WHERE v.period >= $1 AND v.period < $2
 		ORDER BY v.period, v.gateway_id, v.username`, from, to)

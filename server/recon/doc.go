@@ -1,14 +1,29 @@
 // Package recon reconciles gateway bills with the BRAS's accounting as
 // FreeRADIUS 3.2 stores it (radacct, rlm_sql's postgresql dialect), in
-// set-based SQL: the bills of a range and their candidate background
-// sessions are matched with one hash join into temporary tables, each
-// background session is given to one bill, chains are checked with a
-// window over the bills, and missing bills found with an anti-join. Only
-// pricing runs in Go (rfc/tariff, the same code the gateway priced with),
-// over the matched pairs read in bulk through a cursor; the verdicts go
-// back with COPY, replacing the range's in one transaction, and a daily
-// summary per gateway and kind is kept by deltas. See package server for
-// the matching rules and the verdict kinds.
+// set-based SQL (sql.go), in one transaction per range:
+//
+//   - match: one parallel hash join of the bills near the range with the
+//     background sessions near it gives each bill its best session
+//     (DISTINCT ON), and, as the bills leave that sort in their
+//     gateway's chain order, a window over them marks repeated chain
+//     places and the bills that do not simply follow the one before;
+//   - chain: only those few are looked at again against the whole table
+//     (chain_gap);
+//   - claim: one hash aggregate over the claims and the closed background
+//     sessions of the range finds the sessions with more than one
+//     claimant (decided by DISTINCT ON) or none (missing_bill);
+//   - matches: a pair whose two sides agree exactly, whose bill's charge
+//     is what ingest priced its usage at (bills.self_charge) and that
+//     nobody else claims is a match, judged in SQL and written as a pair
+//     to billd.matches;
+//   - the rest, a few per cent, are read through a cursor and judged in Go
+//     (Judge, rfc/tariff: the same code the gateway priced with) and
+//     written with COPY to billd.verdicts with both sides' figures.
+//
+// A daily summary per gateway and kind (billd.verdict_days) is kept by
+// deltas. See package server for the matching rules and the verdict kinds,
+// and docs/decisions.md for why matches are stored apart and what a run
+// costs next to a bare join.
 //
 // Reconcile judges a range on demand; Step and Run do it continuously,
 // behind a watermark that trails the clock by a grace period, judging

@@ -51,6 +51,10 @@ type Config struct {
 	// MB per million bills keeps them in memory (default "1GB"; memory is
 	// taken only as used, and given back when the run ends).
 	TempBuffers string
+	// WorkMem is the Postgres work_mem of the run: the sorts and hashes of
+	// a million bills want about 400 MB each to stay off disk (default
+	// "512MB"; a parallel join's workers may each take as much).
+	WorkMem string
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }
@@ -73,6 +77,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TempBuffers == "" {
 		c.TempBuffers = "1GB"
+	}
+	if c.WorkMem == "" {
+		c.WorkMem = "512MB"
 	}
 }
 
@@ -138,8 +145,12 @@ type Result struct {
 	From, To time.Time
 	Counts   map[Kind]int
 	Took     time.Duration
-	// Steps is how long each step took: match, claim, chain, missing,
-	// pairs (fetch, price, write).
+	// Judged is how many bills were judged in Go (Judge, rfc/tariff):
+	// those SQL could not find matches; the matches ingest priced are
+	// judged in SQL.
+	Judged int
+	// Steps is how long each step took: delete, chain, match, claim,
+	// matches, missing, pairs (pairs.judge, pairs.copy), days.
 	Steps map[string]time.Duration
 }
 
@@ -178,164 +189,7 @@ func (e *Engine) lookup() Tariffs {
 	return func(id string, v uint32) *tariff.Tariff { return ts[store.TariffKey{ID: id, Version: v}] }
 }
 
-// The matching. recon_bills is every bill whose stop time is within
-// 2*Window of the range, numbered (rid) for cheap joins; seq_dup marks a
-// repeat of a chain place already taken. recon_best gives each such bill
-// its best background session, if any: same user, intervals overlapping,
-// end within Window of the bill's stop; ties broken by PPPoE session id
-// (the BRAS's NAS-Port / NAS-Port-Id), then calling station (subscriber
-// MAC), then the longest overlap, the nearest start, the lowest
-// radacctid. recon_win gives each background session to one verified
-// bill: the best by the same order, then the first received.
-const (
-	sqlBills = `CREATE TEMP TABLE recon_bills ON COMMIT DROP AS
-SELECT row_number() OVER () AS rid, gateway_id, bill_id, stop_time, start_time, username, pppoe_session_id,
-	subscriber_mac, status, received_at, sequence, hash, prev_hash, session_ms, input_octets, output_octets,
-	charge, tariff_id, tariff_version, false AS seq_dup
-FROM billd.bills
-WHERE stop_time >= $1::timestamptz - 2 * $3::interval AND stop_time < $2::timestamptz + 2 * $3::interval`
-
-	// A bill is a repeat of its gateway's chain place when another bill
-	// with the same sequence was received before it. Rare: found by a
-	// hash aggregate, not by sorting every bill.
-	sqlSeqDup = `UPDATE recon_bills b SET seq_dup = true FROM (
-	SELECT rid, row_number() OVER (PARTITION BY gateway_id, sequence ORDER BY received_at, bill_id, stop_time) AS rn
-	FROM recon_bills WHERE (gateway_id, sequence) IN (
-		SELECT gateway_id, sequence FROM recon_bills GROUP BY gateway_id, sequence HAVING count(*) > 1)
-) d WHERE d.rn > 1 AND b.rid = d.rid`
-
-	// The background sessions are read once, with what the join needs
-	// computed (OFFSET 0 keeps the planner from recomputing it per pair),
-	// limited to those ending within 3*Window of the range.
-	sqlBest = `CREATE TEMP TABLE recon_best ON COMMIT DROP AS
-SELECT DISTINCT ON (b.rid)
-	b.rid, b.gateway_id, b.bill_id, b.stop_time, b.status, b.seq_dup, b.received_at, r.radacctid,
-	-- NAS-Port-Id is the session id alone or ends in ":<session id>"
-	-- ("eth0:4711", as nasd and many BRASes write it).
-	COALESCE(r.nasportid = b.pppoe_session_id::text
-		OR split_part(r.nasportid, ':', -1) = b.pppoe_session_id::text, false) AS port_eq,
-	COALESCE(r.mac = replace(b.subscriber_mac::text, ':', ''), false) AS mac_eq,
-	LEAST(b.stop_time, r.aend) - GREATEST(b.start_time, r.acctstarttime) AS overlap,
-	abs(EXTRACT(EPOCH FROM r.acctstarttime - b.start_time)) AS start_gap,
-	r.acctstarttime AS acct_start, r.aend AS acct_end, r.acctstoptime IS NULL AS acct_open,
-	r.secs AS acct_seconds, r.ain AS acct_in, r.aout AS acct_out
-FROM recon_bills b
-JOIN (
-	SELECT radacctid, username, nasportid, acctstarttime, acctstoptime,
-		COALESCE(acctstoptime, acctupdatetime, acctstarttime) AS aend,
-		lower(translate(callingstationid, ':-.', '')) AS mac,
-		COALESCE(acctsessiontime, EXTRACT(EPOCH FROM COALESCE(acctstoptime, acctupdatetime) - acctstarttime)::bigint, 0) AS secs,
-		COALESCE(acctinputoctets, 0) AS ain, COALESCE(acctoutputoctets, 0) AS aout
-	FROM public.radacct
-	WHERE COALESCE(acctstoptime, acctupdatetime, acctstarttime) >= $2::timestamptz - 3 * $1::interval
-		AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $3::timestamptz + 3 * $1::interval
-	OFFSET 0
-) r ON r.username = b.username AND r.aend >= b.stop_time - $1::interval AND r.aend <= b.stop_time + $1::interval
-	AND r.aend >= b.start_time AND r.acctstarttime <= b.stop_time
-ORDER BY b.rid, port_eq DESC, mac_eq DESC, overlap DESC, start_gap, r.radacctid`
-
-	sqlWin = `CREATE TEMP TABLE recon_win ON COMMIT DROP AS
-SELECT DISTINCT ON (radacctid) radacctid, rid, gateway_id, bill_id
-FROM recon_best WHERE status = 'verified' AND NOT seq_dup
-ORDER BY radacctid, port_eq DESC, mac_eq DESC, overlap DESC, start_gap, received_at, gateway_id, bill_id, stop_time`
-
-	sqlAnalyze = `ANALYZE recon_bills; ANALYZE recon_best; ANALYZE recon_win`
-
-	// The verdicts replaced, summed per day, gateway and kind, so the
-	// daily summary can take them out again.
-	sqlDelete = `WITH d AS (DELETE FROM billd.verdicts WHERE period >= $1 AND period < $2
-	RETURNING period, gateway_id, kind, bill_charge, acct_charge, acct_in, acct_out, diff_seconds, diff_in, diff_out, diff_charge)
-SELECT date_trunc('day', period), COALESCE(gateway_id, ''), kind, count(*), COALESCE(sum(bill_charge), 0)::bigint,
-	COALESCE(sum(acct_charge), 0)::bigint, COALESCE(sum(COALESCE(acct_in, 0) + COALESCE(acct_out, 0)), 0)::bigint,
-	COALESCE(sum(diff_seconds), 0)::bigint,
-	COALESCE(sum(COALESCE(diff_in, 0) + COALESCE(diff_out, 0)), 0)::bigint, COALESCE(sum(diff_charge), 0)::bigint
-FROM d GROUP BY 1, 2, 3`
-
-	// A gateway's chain, for its bills in the range: the bill before each
-	// (by sequence) is found in recon_bills by a window, and only when that
-	// is not sequence-1 in the whole table (an index probe).
-	sqlChain = `WITH w AS (
-	SELECT gateway_id, bill_id, stop_time, start_time, username, sequence, prev_hash,
-		lag(sequence) OVER g AS wseq, lag(hash) OVER g AS whash
-	FROM recon_bills WHERE NOT seq_dup
-	WINDOW g AS (PARTITION BY gateway_id ORDER BY sequence)
-), c AS (
-	-- A CASE evaluates its subqueries only on the rows that take the
-	-- branch: the index probes happen for gaps and range edges only.
-	SELECT w.*,
-		CASE WHEN w.wseq = w.sequence - 1 THEN w.wseq ELSE COALESCE((SELECT x.sequence FROM billd.bills x
-			WHERE x.gateway_id = w.gateway_id AND x.sequence < w.sequence ORDER BY x.sequence DESC LIMIT 1), 0) END AS pseq,
-		CASE WHEN w.wseq = w.sequence - 1 THEN w.whash ELSE (SELECT x.hash FROM billd.bills x
-			WHERE x.gateway_id = w.gateway_id AND x.sequence < w.sequence ORDER BY x.sequence DESC, x.received_at LIMIT 1) END AS phash
-	FROM w WHERE w.stop_time >= $1 AND w.stop_time < $2
-), ins AS (
-	INSERT INTO billd.verdicts (period, kind, gateway_id, bill_id, username, seq_from, seq_to,
-		bill_start, detail, reconciled_at)
-	SELECT stop_time, 'chain_gap', gateway_id, bill_id, username,
-		CASE WHEN pseq < sequence - 1 THEN pseq + 1 ELSE sequence END,
-		CASE WHEN pseq < sequence - 1 THEN sequence - 1 ELSE sequence END,
-		start_time,
-		CASE WHEN pseq < sequence - 1 AND pseq + 1 = sequence - 1 THEN 'bill ' || (pseq + 1) || ' missing before bill ' || sequence
-		     WHEN pseq < sequence - 1 THEN 'bills ' || (pseq + 1) || ' to ' || (sequence - 1) || ' missing before bill ' || sequence
-		     ELSE 'bill ' || sequence || ' does not follow bill ' || (sequence - 1) || ': its previous hash ' ||
-		          left(encode(prev_hash, 'hex'), 12) || ' is not ' || left(encode(phash, 'hex'), 12) END,
-		$3
-	FROM c
-	WHERE pseq < sequence - 1 OR (sequence > 1 AND pseq = sequence - 1 AND phash IS DISTINCT FROM prev_hash)
-	RETURNING period, gateway_id, kind, bill_charge, acct_charge, acct_in, acct_out, diff_seconds, diff_in, diff_out, diff_charge
-) SELECT date_trunc('day', period), COALESCE(gateway_id, ''), kind, count(*), COALESCE(sum(bill_charge), 0)::bigint,
-	COALESCE(sum(acct_charge), 0)::bigint, COALESCE(sum(COALESCE(acct_in, 0) + COALESCE(acct_out, 0)), 0)::bigint,
-	COALESCE(sum(diff_seconds), 0)::bigint,
-	COALESCE(sum(COALESCE(diff_in, 0) + COALESCE(diff_out, 0)), 0)::bigint, COALESCE(sum(diff_charge), 0)::bigint
-FROM ins GROUP BY 1, 2, 3`
-
-	// Closed background sessions in the range no verified bill claims.
-	sqlMissing = `WITH ins AS (
-	INSERT INTO billd.verdicts (period, kind, radacctid, username,
-		acct_start, acct_stop, acct_seconds, acct_in, acct_out, detail, reconciled_at)
-	SELECT r.acctstoptime, 'missing_bill', r.radacctid, r.username,
-		r.acctstarttime, r.acctstoptime, r.acctsessiontime, r.acctinputoctets, r.acctoutputoctets,
-		CASE WHEN EXISTS (SELECT 1 FROM recon_best b WHERE b.radacctid = r.radacctid)
-			THEN 'only bills that are not verified or repeat a chain place claim it' ELSE '' END, $3
-	FROM public.radacct r
-	WHERE COALESCE(r.acctstoptime, r.acctupdatetime, r.acctstarttime) >= $1
-		AND COALESCE(r.acctstoptime, r.acctupdatetime, r.acctstarttime) < $2
-		AND r.acctstoptime IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM recon_win w WHERE w.radacctid = r.radacctid)
-		AND ($4::text = 'all' OR EXISTS (SELECT 1 FROM billd.bills b WHERE b.username = r.username
-			AND b.stop_time >= $1::timestamptz - interval '30 days' AND b.stop_time < $2::timestamptz + $5::interval))
-	RETURNING period, gateway_id, kind, bill_charge, acct_charge, acct_in, acct_out, diff_seconds, diff_in, diff_out, diff_charge
-) SELECT date_trunc('day', period), COALESCE(gateway_id, ''), kind, count(*), COALESCE(sum(bill_charge), 0)::bigint,
-	COALESCE(sum(acct_charge), 0)::bigint, COALESCE(sum(COALESCE(acct_in, 0) + COALESCE(acct_out, 0)), 0)::bigint,
-	COALESCE(sum(diff_seconds), 0)::bigint,
-	COALESCE(sum(COALESCE(diff_in, 0) + COALESCE(diff_out, 0)), 0)::bigint, COALESCE(sum(diff_charge), 0)::bigint
-FROM ins GROUP BY 1, 2, 3`
-
-	// The bills of the range with their matches, for pricing in Go: all
-	// from the temporary tables, joined by hash.
-	sqlPairs = `DECLARE recon_pairs NO SCROLL CURSOR FOR
-SELECT b.gateway_id, b.bill_id, b.stop_time, b.username, b.status,
-	CASE WHEN b.seq_dup THEN 'sequence ' || b.sequence || ' was already billed by an earlier bill'
-	     WHEN m.radacctid IS NOT NULL AND b.status = 'verified' AND w.rid <> b.rid
-	     THEN 'background session ' || m.radacctid || ' is already billed by ' || w.gateway_id || ' bill ' || encode(w.bill_id, 'hex')
-	     ELSE '' END,
-	b.start_time, b.session_ms, b.input_octets, b.output_octets, b.charge, b.tariff_id, b.tariff_version,
-	m.radacctid, m.acct_start, m.acct_end, m.acct_open, m.acct_seconds, m.acct_in, m.acct_out
-FROM recon_bills b
-LEFT JOIN recon_best m ON m.rid = b.rid
-LEFT JOIN recon_win w ON w.radacctid = m.radacctid
-WHERE b.stop_time >= $1 AND b.stop_time < $2`
-
-	// The daily summary takes the change in the range's verdicts.
-	sqlDays = `INSERT INTO billd.verdict_days (day, gateway_id, kind, n, bill_charge, acct_charge, acct_octets, diff_seconds, diff_octets, diff_charge)
-SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])
-ON CONFLICT (day, gateway_id, kind) DO UPDATE SET n = verdict_days.n + EXCLUDED.n,
-	bill_charge = verdict_days.bill_charge + EXCLUDED.bill_charge, acct_charge = verdict_days.acct_charge + EXCLUDED.acct_charge,
-	acct_octets = verdict_days.acct_octets + EXCLUDED.acct_octets,
-	diff_seconds = verdict_days.diff_seconds + EXCLUDED.diff_seconds, diff_octets = verdict_days.diff_octets + EXCLUDED.diff_octets,
-	diff_charge = verdict_days.diff_charge + EXCLUDED.diff_charge`
-	sqlDaysClean = `DELETE FROM billd.verdict_days WHERE day >= $1 AND day < $2 AND n = 0`
-)
+var matchColumns = []string{"period", "gateway_id", "bill_id", "radacctid", "charge", "octets", "reconciled_at"}
 
 var verdictColumns = []string{"period", "kind", "gateway_id", "bill_id", "radacctid", "username",
 	"bill_start", "bill_seconds", "bill_in", "bill_out", "bill_charge", "self_charge",
@@ -377,7 +231,7 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 	now := time.Now().UTC()
 	win := e.cfg.Window
 
-	conn, err := e.st.Conn(ctx, map[string]string{"temp_buffers": e.cfg.TempBuffers})
+	conn, err := e.st.Conn(ctx, map[string]string{"temp_buffers": e.cfg.TempBuffers, "work_mem": e.cfg.WorkMem})
 	if err != nil {
 		return nil, fmt.Errorf("recon: %w", err)
 	}
@@ -387,38 +241,50 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 			return err
 		}
 		// The pairs are read through a cursor: plan it for all its rows,
-		// not for the first tenth (nested loops over a million rows).
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'; SET LOCAL cursor_tuple_fraction = 1.0; SET LOCAL jit = off`); err != nil {
+		// not for the first tenth.
+		if _, err := tx.Exec(ctx, `SET LOCAL cursor_tuple_fraction = 1.0; SET LOCAL jit = off`); err != nil {
 			return err
 		}
 		step("begin")
-		if _, err := tx.Exec(ctx, sqlBills, from, to, win); err != nil {
-			return fmt.Errorf("recon: bills: %w", err)
-		}
-		if _, err := tx.Exec(ctx, sqlSeqDup); err != nil {
-			return fmt.Errorf("recon: repeated sequences: %w", err)
-		}
-		step("bills")
-		if _, err := tx.Exec(ctx, sqlBest, win, from, to); err != nil {
-			return fmt.Errorf("recon: matching: %w", err)
-		}
-		step("match")
-		if _, err := tx.Exec(ctx, sqlWin); err != nil {
-			return fmt.Errorf("recon: claims: %w", err)
-		}
-		if _, err := tx.Exec(ctx, sqlAnalyze); err != nil {
-			return err
-		}
-		step("claim")
 		days := daySums{}
 		if err := days.scan(tx.Query(ctx, sqlDelete, from, to))(-1, nil); err != nil {
 			return fmt.Errorf("recon: delete: %w", err)
 		}
 		step("delete")
+		// Hash joins only: on a large range the planner at times prefers
+		// a nested loop probing the bills' index once per background
+		// session, several times slower and never parallel.
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sqlBest, from, to, win); err != nil {
+			return fmt.Errorf("recon: matching: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = on; ANALYZE recon_best`); err != nil {
+			return err
+		}
+		step("match")
 		if err := days.scan(tx.Query(ctx, sqlChain, from, to, now))(1, res.Counts); err != nil {
 			return fmt.Errorf("recon: chain: %w", err)
 		}
 		step("chain")
+		if _, err := tx.Exec(ctx, sqlClaims, from, to); err != nil {
+			return fmt.Errorf("recon: claims: %w", err)
+		}
+		if _, err := tx.Exec(ctx, sqlWin); err != nil {
+			return fmt.Errorf("recon: claims: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `ANALYZE recon_claims; ANALYZE recon_win`); err != nil {
+			return err
+		}
+		step("claim")
+		if _, err := tx.Exec(ctx, sqlMatches, from, to, now); err != nil {
+			return fmt.Errorf("recon: matches: %w", err)
+		}
+		if err := days.scan(tx.Query(ctx, sqlMatchSums, from, to))(1, res.Counts); err != nil {
+			return fmt.Errorf("recon: matches: %w", err)
+		}
+		step("matches")
 		if err := days.scan(tx.Query(ctx, sqlMissing, from, to, now, e.cfg.MissingScope, 2*win))(1, res.Counts); err != nil {
 			return fmt.Errorf("recon: missing: %w", err)
 		}
@@ -459,7 +325,13 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 }
 
 func (e *Engine) judgePairs(ctx context.Context, tx pgx.Tx, from, to, now time.Time, tariffs Tariffs, res *Result, days daySums) error {
-	if _, err := tx.Exec(ctx, sqlPairs, from, to); err != nil {
+	if _, err := tx.Exec(ctx, sqlJudge, from, to); err != nil {
+		return fmt.Errorf("recon: pairs: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE recon_judge`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, sqlPairs); err != nil {
 		return fmt.Errorf("recon: pairs: %w", err)
 	}
 	fetch := fmt.Sprintf("FETCH %d FROM recon_pairs", e.cfg.FetchSize)
@@ -478,13 +350,20 @@ func (e *Engine) judgePairs(ctx context.Context, tx pgx.Tx, from, to, now time.T
 		res.Steps["pairs.judge"] += tJudge
 		res.Steps["pairs.copy"] += tCopy
 	}()
+	// A bill Judge finds a match (one SQL could not judge: its tariff was
+	// not known to ingest, say) is written as a pair, like the others.
+	var matches [][]any
 	for {
 		rows, err := tx.Query(ctx, fetch)
 		if err != nil {
 			return fmt.Errorf("recon: fetch: %w", err)
 		}
 		src.reset()
+		matches = matches[:0]
+		fetched := 0
 		for rows.Next() {
+			fetched++
+			res.Judged++
 			if err := rows.Scan(&p.GatewayID, &p.BillID, &p.Period, &p.UserName, &p.Status, &p.DupReason,
 				&p.BillStart, &p.BillMs, &p.BillIn, &p.BillOut, &p.BillCharge, &p.TariffID, &p.TariffVersion,
 				&radID, &acctStart, &acctStop, &acctOpen, &acctSecs, &aIn, &aOut); err != nil {
@@ -500,22 +379,30 @@ func (e *Engine) judgePairs(ctx context.Context, tx pgx.Tx, from, to, now time.T
 			v := Judge(&p, e.cfg.Tolerance, tariffs)
 			res.Counts[v.Kind]++
 			days.addVerdict(&p, &v)
-			src.add(&p, &v, now)
+			if v.Kind == Match {
+				matches = append(matches, []any{p.Period, p.GatewayID, p.BillID, p.RadacctID, p.BillCharge, p.BillIn + p.BillOut, now})
+			} else {
+				src.add(&p, &v, now)
+			}
 			tJudge += time.Since(tj)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("recon: pairs: %w", err)
 		}
-		if len(src.recs) == 0 {
-			break
-		}
 		tc := time.Now()
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, verdictColumns, &src); err != nil {
-			return fmt.Errorf("recon: write verdicts: %w", err)
+		if len(src.recs) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, verdictColumns, &src); err != nil {
+				return fmt.Errorf("recon: write verdicts: %w", err)
+			}
+		}
+		if len(matches) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "matches"}, matchColumns, pgx.CopyFromRows(matches)); err != nil {
+				return fmt.Errorf("recon: write matches: %w", err)
+			}
 		}
 		tCopy += time.Since(tc)
-		if len(src.recs) < e.cfg.FetchSize {
+		if fetched < e.cfg.FetchSize {
 			break
 		}
 	}

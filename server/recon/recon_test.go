@@ -117,6 +117,42 @@ func (f *fixture) commit() {
 	f.bills = nil
 }
 
+// priceAtIngest fills bills.self_charge as ingest does: the bill's tariff
+// over the bill's own usage.
+func (f *fixture) priceAtIngest() {
+	f.t.Helper()
+	ctx := context.Background()
+	rows, err := f.st.Pool.Query(ctx, `SELECT gateway_id, bill_id, stop_time, start_time, input_octets, output_octets FROM billd.bills`)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	type key struct {
+		gw          string
+		id          []byte
+		start, stop time.Time
+		in, out     int64
+	}
+	var ks []key
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.gw, &k.id, &k.stop, &k.start, &k.in, &k.out); err != nil {
+			f.t.Fatal(err)
+		}
+		ks = append(ks, k)
+	}
+	rows.Close()
+	for _, k := range ks {
+		c, err := f.plan.Total(tariff.Usage{Start: k.start, Stop: k.stop, In: uint64(k.in), Out: uint64(k.out)})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if _, err := f.st.Pool.Exec(ctx, `UPDATE billd.bills SET self_charge = $1 WHERE gateway_id = $2 AND bill_id = $3 AND stop_time = $4`,
+			c, k.gw, k.id, k.stop); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
 // plant makes one case of every verdict kind and returns what each
 // subject's verdict must be.
 func (f *fixture) plant() map[string]string {
@@ -178,8 +214,27 @@ func (f *fixture) plant() map[string]string {
 			f.add(b, store.StatusVerified)
 		}
 	}
+	// duplicate by chain place: gw-3 bills lee with the sequence it gave
+	// kim (a gateway restored from an old backup); mia's bill follows kim's.
+	g3 := f.gateway("gw-3")
+	before := g3.Head
+	for _, u := range []string{"kim", "lee", "mia"} {
+		s := f.sess(u, 14+len(u), 60, 1000, 1000)
+		f.radacct(s, 60, 1000, 1000, "4660")
+		if u == "lee" {
+			kim := g3.Head
+			g3.Seq--
+			g3.Head = before
+			f.add(g3.Bill(s), store.StatusVerified)
+			g3.Head = kim
+			continue
+		}
+		before = g3.Head
+		f.add(g3.Bill(s), store.StatusVerified)
+	}
 	f.commit()
 	return map[string]string{
+		"kim": "match", "lee": "duplicate+missing_bill", "mia": "match",
 		"alice": "match", "bob": "within_tolerance", "carol": "usage_mismatch", "dave": "charge_mismatch",
 		"erin": "missing_bill", "frank": "orphan_bill", "ivan": "duplicate+match", "jack": "match+missing_bill", // jack's other session has no bill
 		"gina": "bad_signature+missing_bill", "h1": "match", "h2": "match", "h3": "missing_bill", "h4": "chain_gap+match",
@@ -207,7 +262,7 @@ func (f *fixture) verdicts() []row {
 		WHEN 'missing_bill' THEN 'r:' || radacctid ELSE 'b:' || gateway_id || ':' || encode(bill_id, 'hex') END AS subject, kind, COALESCE(username, ''), detail,
 		bill_seconds, bill_in, bill_out, bill_charge, acct_seconds, acct_in, acct_out, acct_charge,
 		diff_seconds, diff_in, diff_out, diff_charge, self_charge, radacctid, seq_from, seq_to
-		FROM billd.verdicts ORDER BY subject`)
+		FROM billd.verdicts_all ORDER BY subject`)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -300,6 +355,12 @@ func TestReconcilePlantedCases(t *testing.T) {
 	if dup := find("ivan", "duplicate"); !strings.Contains(dup.Detail, "already billed") {
 		t.Errorf("ivan duplicate detail %q", dup.Detail)
 	}
+	if dup := find("lee", "duplicate"); !strings.Contains(dup.Detail, "sequence 1 was already billed") {
+		t.Errorf("lee duplicate detail %q", dup.Detail)
+	}
+	if m := find("lee", "missing_bill"); !strings.Contains(m.Detail, "repeat a chain place") {
+		t.Errorf("lee missing bill detail %q", m.Detail)
+	}
 	if bad := find("gina", "bad_signature"); bad.Detail != "bad_signature" || *bad.DiffIn != 0 {
 		t.Errorf("gina: %+v", bad)
 	}
@@ -314,6 +375,20 @@ func TestReconcilePlantedCases(t *testing.T) {
 	}
 	if diff := cmp.Diff(got, f.verdicts()); diff != "" {
 		t.Fatalf("re-run differs (-first +second):\n%s", diff)
+	}
+	// Priced at ingest (bills.self_charge, as ingest fills it), the
+	// matches are judged in SQL and only the others in Go: the same
+	// verdicts.
+	f.priceAtIngest()
+	res2, err := e.Reconcile(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, f.verdicts()); diff != "" {
+		t.Fatalf("judged in SQL differs (-in Go +in SQL):\n%s", diff)
+	}
+	if nonMatch := res2.Total() - res2.Counts[recon.Match] - res2.Counts[recon.ChainGap] - res2.Counts[recon.MissingBill]; res2.Judged != nonMatch || res.Judged <= res2.Judged {
+		t.Errorf("judged in Go: %d bills unpriced, %d priced at ingest (want the %d bills that are not matches)", res.Judged, res2.Judged, nonMatch)
 	}
 	// Cut in pieces at awkward places: the same verdicts.
 	for _, cut := range []time.Duration{7*time.Minute + 30*time.Second, 61 * time.Minute} {
@@ -331,7 +406,7 @@ func TestReconcilePlantedCases(t *testing.T) {
 }
 
 // checkHours holds billd.verdict_days, kept by deltas, to a sum made
-// afresh from billd.verdicts.
+// afresh from billd.verdicts_all.
 func (f *fixture) checkHours() {
 	f.t.Helper()
 	q := func(sql string) []string {
@@ -356,7 +431,7 @@ func (f *fixture) checkHours() {
 		COALESCE(sum(acct_charge), 0)::bigint, COALESCE(sum(COALESCE(acct_in, 0) + COALESCE(acct_out, 0)), 0)::bigint,
 		COALESCE(sum(diff_seconds), 0)::bigint,
 		COALESCE(sum(COALESCE(diff_in, 0) + COALESCE(diff_out, 0)), 0)::bigint, COALESCE(sum(diff_charge), 0)::bigint
-		FROM billd.verdicts GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+		FROM billd.verdicts_all GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
 	got := q(`SELECT day, gateway_id, kind, n, bill_charge, acct_charge, acct_octets, diff_seconds, diff_octets, diff_charge
 		FROM billd.verdict_days ORDER BY 1, 2, 3`)
 	if diff := cmp.Diff(want, got); diff != "" {

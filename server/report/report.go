@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,8 +54,14 @@ func (r *Reader) Counts(ctx context.Context, from, to time.Time, bucket, gateway
 		q = `SELECT day, kind, sum(n)::bigint FROM billd.verdict_days WHERE day >= date_trunc('day', $1::timestamptz) AND day < $2
 			AND ($3 = '' OR gateway_id = $3) GROUP BY 1, 2 ORDER BY 1, 2`
 	case "hour":
-		q = `SELECT date_trunc('hour', period), kind, count(*) FROM billd.verdicts WHERE period >= $1 AND period < $2
-			AND ($3 = '' OR gateway_id = $3) GROUP BY 1, 2 ORDER BY 1, 2`
+		// Matches are kept apart (billd.matches), as pairs.
+		q = `SELECT h, kind, sum(n)::bigint FROM (
+			SELECT date_trunc('hour', period) AS h, kind, count(*) AS n FROM billd.verdicts WHERE period >= $1 AND period < $2
+				AND ($3 = '' OR gateway_id = $3) GROUP BY 1, 2
+			UNION ALL
+			SELECT date_trunc('hour', period), 'match', count(*) FROM billd.matches WHERE period >= $1 AND period < $2
+				AND ($3 = '' OR gateway_id = $3) GROUP BY 1) x
+			GROUP BY 1, 2 ORDER BY 1, 2`
 	default:
 		return nil, fmt.Errorf("report: bucket %q: want day or hour", bucket)
 	}
@@ -158,7 +165,13 @@ func (r *Reader) Findings(ctx context.Context, f Filter) ([]Finding, error) {
 		limit = 10000
 	}
 	kinds := f.Kinds
-	q := `SELECT ` + findingColumns + ` FROM billd.verdicts v ` + findingJoins + `
+	// Matches (billd.matches, read with their figures through
+	// billd.verdicts_all) only when asked for: a day holds a match per bill.
+	from := "billd.verdicts"
+	if slices.Contains(kinds, "match") {
+		from = "billd.verdicts_all"
+	}
+	q := `SELECT ` + findingColumns + ` FROM ` + from + ` v ` + findingJoins + `
 		WHERE v.period >= $1 AND v.period < $2
 		AND (cardinality($3::text[]) = 0 AND v.kind <> 'match' OR v.kind = ANY($3))
 		AND ($4 = '' OR v.gateway_id = $4) AND ($5 = '' OR v.username = $5)
@@ -272,7 +285,9 @@ func (r *Reader) SessionByRadacct(ctx context.Context, radacctID int64) (*Sessio
 	if a.Stop != nil {
 		at = *a.Stop
 	}
-	vs, err := r.verdicts(ctx, `v.radacctid = $1 AND v.period >= $2 AND v.period < $3`, radacctID, at.Add(-24*time.Hour), at.Add(24*time.Hour))
+	// A verdict naming the session is dated by its bill's stop, within
+	// the match window of the session's end, or by the session's stop.
+	vs, err := r.verdicts(ctx, `v.radacctid = $1 AND v.period >= $2 AND v.period < $3`, radacctID, at.Add(-sessionWindow), at.Add(sessionWindow))
 	if err != nil {
 		return nil, err
 	}
@@ -296,12 +311,17 @@ func (r *Reader) SessionByRadacct(ctx context.Context, radacctID int64) (*Sessio
 	return &s, nil
 }
 
+// sessionWindow bounds how far from a background session's end
+// SessionByRadacct looks for the verdicts naming it: far wider than any
+// sensible match window (recon.Config.Window, 15 minutes by default).
+const sessionWindow = 6 * time.Hour
+
 type kindName string
 
 func (k kindName) good() bool { return k == "match" || k == "within_tolerance" }
 
 func (r *Reader) verdicts(ctx context.Context, where string, args ...any) ([]Finding, error) {
-	rows, err := r.Pool.Query(ctx, `SELECT `+findingColumns+` FROM billd.verdicts v `+findingJoins+` WHERE `+where+` ORDER BY v.kind`, args...)
+	rows, err := r.Pool.Query(ctx, `SELECT `+findingColumns+` FROM billd.verdicts_all v `+findingJoins+` WHERE `+where+` ORDER BY v.kind`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -252,6 +252,7 @@ func (s *Store) EnsureRadacctIndexes(ctx context.Context) error {
 var partitioned = []struct{ table, column string }{
 	{"bills", "stop_time"},
 	{"verdicts", "period"},
+	{"matches", "period"},
 }
 
 func monthStart(t time.Time) time.Time {

@@ -69,7 +69,7 @@ func (w *watcher) snapshot(ctx context.Context) (snapshot, error) {
 		}
 	}
 	var hasBills, hasVerdicts bool
-	if err := c.QueryRow(ctx, `SELECT to_regclass('billd.bills') IS NOT NULL, to_regclass('billd.verdicts') IS NOT NULL`).Scan(&hasBills, &hasVerdicts); err != nil {
+	if err := c.QueryRow(ctx, `SELECT to_regclass('billd.bills') IS NOT NULL, to_regclass('billd.verdicts_all') IS NOT NULL`).Scan(&hasBills, &hasVerdicts); err != nil {
 		w.close()
 		return s, err
 	}
@@ -77,7 +77,7 @@ func (w *watcher) snapshot(ctx context.Context) (snapshot, error) {
 		_ = c.QueryRow(ctx, `SELECT count(*) FROM billd.bills`).Scan(&s.bills)
 	}
 	if hasVerdicts {
-		rows, err := c.Query(ctx, `SELECT kind, count(*) FROM billd.verdicts GROUP BY kind ORDER BY kind`)
+		rows, err := c.Query(ctx, `SELECT kind, count(*) FROM billd.verdicts GROUP BY kind UNION ALL SELECT 'match', count(*) FROM billd.matches HAVING count(*) > 0 ORDER BY kind`)
 		if err == nil {
 			s.verdicts = map[string]int64{}
 			for rows.Next() {
