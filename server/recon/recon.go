@@ -217,6 +217,9 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 	if err := e.st.EnsurePartitions(ctx, from, to); err != nil {
 		return nil, err
 	}
+	if err := e.st.EnsureVerdictsView(ctx); err != nil {
+		return nil, err
+	}
 	if _, err := e.st.Reverify(ctx, from.Add(-2*e.cfg.Window), to.Add(2*e.cfg.Window)); err != nil {
 		return nil, fmt.Errorf("recon: %w", err)
 	}

@@ -126,7 +126,7 @@ func Migrations() ([]Migration, error) {
 // Migrate applies the embedded migrations not yet applied, each in its
 // own transaction, recording them in billd.schema_migrations; then it
 // makes sure of what is not versioned: billd's indexes on radacct (when
-// FreeRADIUS's schema is there) and the time partitions from last month
+// FreeRADIUS's schema is there), the view billd.verdicts_all, and the time partitions from last month
 // to monthsAhead months ahead. It is safe to run again and from two
 // instances at once. It returns the names of the migrations it applied.
 func (s *Store) Migrate(ctx context.Context, monthsAhead int) ([]string, error) {
@@ -181,6 +181,9 @@ func (s *Store) Migrate(ctx context.Context, monthsAhead int) ([]string, error) 
 		return nil, err
 	}
 	if err := s.EnsureRadacctIndexes(ctx); err != nil {
+		return applied, err
+	}
+	if err := s.EnsureVerdictsView(ctx); err != nil {
 		return applied, err
 	}
 	now := time.Now().UTC()
