@@ -92,13 +92,12 @@ s_p50=$(metric "$logs/setup.txt" setup-p50-ms)
 i_ours=$(metric "$logs/ingest.txt" billd-bills/s)
 i_peer=$(metric "$logs/ingest.txt" freeradius-records/s)
 r_ours=$(metric "$logs/recon.txt" reconcile-s)
-r_peer=$(metric "$logs/recon.txt" bare-join-table-s)
+r_peer=$(metric "$logs/recon.txt" bare-join-kept-s)
 r_what="a bare SQL join of bills and radacct into a table"
-if [[ -z $r_peer ]]; then
-	r_peer=$(metric "$logs/recon.txt" bare-join-s)
-	r_what="a bare SQL join of bills and radacct (count)"
-fi
-for v in s_ours s_peer i_ours i_peer r_ours r_peer; do
+r_count=$(metric "$logs/recon.txt" bare-join-s)
+r_temp=$(metric "$logs/recon.txt" bare-join-table-s)
+r_rerun=$(metric "$logs/recon.txt" rerun-s)
+for v in s_ours s_peer i_ours i_peer r_ours r_peer r_count r_temp r_rerun; do
 	[[ -n ${!v} ]] || { echo "bench-system: no figure for $v (benchmark output changed?)" >&2; exit 1; }
 done
 
@@ -132,7 +131,9 @@ mem=$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 	echo "  Access-Requests (gatewayd's Authorize-Only, nasd's CHAP) and an Accounting-Start at FreeRADIUS; setup p50 $(num "$s_p50") ms."
 	echo "bill ingest: radclient -p 256 sends $(num "$bills") Accounting-Request Stops to each; billd verifies each bill's Ed25519"
 	echo "  signature and answers after a synchronous commit; FreeRADIUS inserts into radacct with rlm_sql."
-	echo "reconciliation: each side holds $(num "$sessions") sessions; billd matches, prices (rfc/tariff) and writes a verdict for each."
+	echo "reconciliation: each side holds $(num "$sessions") sessions; billd matches each bill, judges it (in SQL from ingest's price"
+	echo "  where the two sides agree, else in Go with rfc/tariff) and writes its verdict; re-run of the same range $(sec "$r_rerun")."
+	echo "  The same join counted: $(sec "$r_count") ($(ratio "$r_ours" "$r_count")); into a temporary table: $(sec "$r_temp") ($(ratio "$r_ours" "$r_temp"))."
 	if ((relay)); then
 		echo
 		echo "relay: session frames/s through gatewayd vs pppoe-relay vs the kernel bridge (scripts/bench-compare.sh -d 3 -r 1):"
