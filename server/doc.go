@@ -14,7 +14,7 @@
 //     duplicate cache, Ed25519 signature checks, a bounded queue, answers
 //     only after a synchronous commit);
 //   - recon: set-based matching of bills to radacct and the verdicts,
-//     continuous (watermark, grace) and on demand;
+//     continuous (watermark, grace) and on demand (recon/sql.go);
 //   - report and web: the JSON API, CSV, dashboard and metrics.
 //
 // # Decisions
@@ -68,6 +68,12 @@
 // does not name the bill before) is chain_gap, at the bill after it.
 // Each verdict keeps both sides' figures, the bill minus background
 // differences, and the charges the bill's tariff gives for both usages.
+// A match, where the two sides are equal, is kept as the pair alone
+// (billd.matches) and its figures read through it from the bill and the
+// radacct row (the view billd.verdicts_all); every other verdict is a row
+// of billd.verdicts with the figures as judged. Ingest prices each bill
+// on arrival (bills.self_charge), so matches are judged in SQL and only
+// the others priced again in Go (docs/decisions.md).
 //
 // Accounting-Response Message-Authenticator. No RFC says over which
 // Authenticator it is computed; rfc/radiusx signs it over sixteen zeros,
