@@ -93,6 +93,18 @@ type Counters interface {
 	Usage(key uint64) (Usage, bool)
 }
 
+// Ender ends an open session as the gateway's own decision (the billing
+// side's, when the running charge reaches the credit); the relay
+// implements it. End reports whether it knew the session; if it did, the
+// session's Closed follows, with the final usage and cause (or the cause
+// of an end that was already under way). reason is text for the
+// subscriber (LCP Terminate-Request data, the PADT's Generic-Error).
+// End may call Sessions.Closed before it returns: the caller must not
+// hold a lock that Closed takes.
+type Ender interface {
+	End(key uint64, cause TerminateCause, reason string) bool
+}
+
 // Authorizer decides whether a subscriber may dial: an Access-Request
 // with Service-Type Authorize-Only to the ISP's RADIUS.
 type Authorizer interface {

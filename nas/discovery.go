@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"net"
 	"slices"
 	"sync"
@@ -16,46 +17,93 @@ import (
 
 // AC-Cookie (RFC 2516 Appendix A): stateless, so a PADI costs nasd
 // nothing but the PADO. Layout: 4 octets of issue time (Unix seconds),
-// then the first 16 octets of HMAC-SHA256(key, time || client MAC).
+// then the first 16 octets of HMAC-SHA256(key, time || subject), the
+// subject being the client's MAC and its Relay-Session-Id, if any
+// (cookieSubject). Neither making nor checking one allocates: the
+// subject is read where it lies in the frame, and one keyed hash with
+// its scratch space is reused (cookieHash).
 const (
 	cookieLen    = 20
 	cookieMACLen = 16
 )
 
-func (s *Server) cookie(mac []byte, now time.Time) []byte {
-	c := make([]byte, 4, cookieLen)
-	binary.BigEndian.PutUint32(c, uint32(now.Unix()))
-	return append(c, s.cookieMAC(c[:4], mac)...)
-}
-
-func (s *Server) cookieMAC(ts, mac []byte) []byte {
-	h := hmac.New(sha256.New, s.cookieKey[:])
-	h.Write(ts)
-	h.Write(mac)
-	return h.Sum(nil)[:cookieMACLen]
-}
-
-// checkCookie reports whether c is a cookie we issued to mac no longer
-// than CookieTTL ago.
-func (s *Server) checkCookie(c, mac []byte, now time.Time) bool {
-	if len(c) != cookieLen {
-		return false
-	}
-	issued := int64(binary.BigEndian.Uint32(c))
-	age := now.Unix() - issued
-	if age < 0 || age > int64(s.cfg.CookieTTL/time.Second) {
-		return false
-	}
-	return hmac.Equal(c[4:], s.cookieMAC(c[:4], mac))
-}
-
 // cookieSubject is what an AC-Cookie is bound to: the client's MAC and,
 // behind a relay, the Relay-Session-Id, so subscribers sharing a relay's
 // MAC get distinct cookies and one's PADR is not taken for a
-// retransmission of another's.
-func cookieSubject(d *pppoe.Discovery) []byte {
+// retransmission of another's. It aliases the discovery frame's MAC
+// and tag value instead of joining them into a new slice: the HMAC
+// reads the two in turn. The MAC is always 6 octets (an Ethernet
+// source), so MAC then Relay-Session-Id is an unambiguous encoding of
+// the pair.
+type cookieSubject struct {
+	mac, relay []byte
+}
+
+// subjectOf is the cookie subject of a PADI or PADR; it allocates
+// nothing and aliases d.
+func subjectOf(d *pppoe.Discovery) cookieSubject {
 	relay, _ := d.RelaySessionID()
-	return append(slices.Clip(d.Src), relay...)
+	return cookieSubject{mac: d.Src, relay: relay}
+}
+
+// cookieHash is an HMAC-SHA256 keyed with the cookie key, with room for
+// its input's time stamp and its sum, so that hashing needs no new
+// memory. Server keeps one, made at first use, under a lock: discovery
+// runs on the read loop alone, so the lock is never contended there,
+// but nothing here relies on that. (A sync.Pool would do as well, but
+// drops items at random under the race detector, and one is enough.)
+type cookieHash struct {
+	h   hash.Hash
+	ts  [4]byte
+	sum [sha256.Size]byte
+}
+
+// lockCookieHash returns the server's cookie hash, locked; unlock it
+// with s.cookieMu.Unlock when done with its result.
+func (s *Server) lockCookieHash() *cookieHash {
+	s.cookieMu.Lock()
+	if s.cookieHasher == nil {
+		s.cookieHasher = &cookieHash{h: hmac.New(sha256.New, s.cookieKey[:])}
+	}
+	return s.cookieHasher
+}
+
+// cookieMAC returns the first cookieMACLen octets of the HMAC of issue
+// time ts and sub; the result lives in ch until ch is used again.
+func (ch *cookieHash) cookieMAC(ts uint32, sub cookieSubject) []byte {
+	binary.BigEndian.PutUint32(ch.ts[:], ts)
+	ch.h.Reset()
+	ch.h.Write(ch.ts[:])
+	ch.h.Write(sub.mac)
+	ch.h.Write(sub.relay)
+	return ch.h.Sum(ch.sum[:0])[:cookieMACLen]
+}
+
+// appendCookie appends a cookie for sub issued now to dst.
+func (s *Server) appendCookie(dst []byte, sub cookieSubject, now time.Time) []byte {
+	ts := uint32(now.Unix())
+	ch := s.lockCookieHash()
+	dst = binary.BigEndian.AppendUint32(dst, ts)
+	dst = append(dst, ch.cookieMAC(ts, sub)...)
+	s.cookieMu.Unlock()
+	return dst
+}
+
+// checkCookie reports whether c is a cookie we issued to sub no longer
+// than CookieTTL ago.
+func (s *Server) checkCookie(c []byte, sub cookieSubject, now time.Time) bool {
+	if len(c) != cookieLen {
+		return false
+	}
+	issued := binary.BigEndian.Uint32(c)
+	age := now.Unix() - int64(issued)
+	if age < 0 || age > int64(s.cfg.CookieTTL/time.Second) {
+		return false
+	}
+	ch := s.lockCookieHash()
+	ok := hmac.Equal(c[4:], ch.cookieMAC(issued, sub))
+	s.cookieMu.Unlock()
+	return ok
 }
 
 // serves reports whether nasd offers service name (RFC 2516 §5.1: an
@@ -147,7 +195,7 @@ func (s *Server) onPADI(d *pppoe.Discovery, now time.Time) {
 			tags = append(tags, pppoe.NewStringTag(pppoe.TagServiceName, n))
 		}
 	}
-	tags = append(tags, pppoe.Tag{Type: pppoe.TagACCookie, Value: s.cookie(cookieSubject(d), now)})
+	tags = append(tags, pppoe.Tag{Type: pppoe.TagACCookie, Value: s.appendCookie(make([]byte, 0, cookieLen), subjectOf(d), now)})
 	if mp := s.maxPayload(d); mp != 0 {
 		tags = append(tags, pppoe.NewPPPMaxPayloadTag(mp))
 	}
@@ -175,7 +223,7 @@ func (s *Server) refusePADR(d *pppoe.Discovery, svc string, errTag pppoe.TagType
 
 func (s *Server) onPADR(d *pppoe.Discovery, now time.Time) {
 	cookie, _ := d.ACCookie()
-	if !s.checkCookie(cookie, cookieSubject(d), now) {
+	if !s.checkCookie(cookie, subjectOf(d), now) {
 		// Missing, stale or forged: allocate nothing, answer nothing.
 		s.stats.padrBadCookie.Add(1)
 		return

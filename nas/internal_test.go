@@ -100,34 +100,6 @@ func TestPool(t *testing.T) {
 	}
 }
 
-func TestCookie(t *testing.T) {
-	s := &Server{cfg: Config{CookieTTL: 10 * time.Second}}
-	copy(s.cookieKey[:], "0123456789abcdef0123456789abcdef")
-	mac := []byte{2, 0, 0, 0, 0, 1}
-	now := time.Unix(1_800_000_000, 0)
-	c := s.cookie(mac, now)
-	if !s.checkCookie(c, mac, now.Add(9*time.Second)) {
-		t.Fatal("fresh cookie refused")
-	}
-	for _, tc := range []struct {
-		name string
-		c    []byte
-		mac  []byte
-		at   time.Time
-	}{
-		{"stale", c, mac, now.Add(11 * time.Second)},
-		{"from the future", c, mac, now.Add(-2 * time.Second)},
-		{"other MAC", c, []byte{2, 0, 0, 0, 0, 2}, now},
-		{"truncated", c[:19], mac, now},
-		{"flipped", append(append([]byte(nil), c[:19]...), c[19]^1), mac, now},
-		{"empty", nil, mac, now},
-	} {
-		if s.checkCookie(tc.c, tc.mac, tc.at) {
-			t.Errorf("%s: accepted", tc.name)
-		}
-	}
-}
-
 func TestPADILimiter(t *testing.T) {
 	l := newPADILimiter(Config{PADIRate: 10, PADIBurst: 5, PADIRatePerMAC: 1, PADIBurstPerMAC: 2})
 	now := time.Unix(0, 0)

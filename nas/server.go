@@ -82,12 +82,14 @@ type Server struct {
 
 	closers []func() error
 
-	cookieKey [32]byte
-	pwKey     []byte // hides User-Password on its way to radclient
-	bootID    string
-	acctSeq   atomic.Uint64
-	padi      *padiLimiter
-	maxMRU    uint16 // largest MRU PPP-Max-Payload may raise ours to
+	cookieKey    [32]byte
+	cookieMu     sync.Mutex
+	cookieHasher *cookieHash // keyed with cookieKey, made at first use
+	pwKey        []byte      // hides User-Password on its way to radclient
+	bootID       string
+	acctSeq      atomic.Uint64
+	padi         *padiLimiter
+	maxMRU       uint16 // largest MRU PPP-Max-Payload may raise ours to
 
 	mu       sync.Mutex
 	sessions map[uint16]*session

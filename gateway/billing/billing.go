@@ -54,8 +54,13 @@ type Config struct {
 	// running charge moves with time only and bills use the usage the
 	// relay passes to Closed.
 	Counters gateway.Counters
-	// Accounting receives the Interim-Updates; nil sends none.
+	// Accounting receives the Accounting Starts and Interim-Updates
+	// (best effort: see the package documentation); nil sends none.
 	Accounting Accounter
+	// Ender ends a session whose running charge reached its credit (the
+	// relay); nil: billing closes and bills such a session itself,
+	// with nothing said to the subscriber or the BRAS.
+	Ender gateway.Ender
 	// DefaultInterim is the interim interval of a session whose
 	// authorisation named none (DefaultInterim).
 	DefaultInterim time.Duration
@@ -113,7 +118,7 @@ type Billing struct {
 	backlog ops            // journal writes that failed, retried next tick
 
 	snapshot atomic.Pointer[[]LiveSession]
-	interims chan *radius.Packet
+	progress chan progressReq // Starts and Interim-Updates for the sender
 
 	// update is j.Update; tests make it fail.
 	update func(func(*journal.Tx) error) error
@@ -182,7 +187,7 @@ func New(cfg Config) (*Billing, error) {
 		tariffs:  make(map[string]*tariff.Tariff),
 		wake:     make(chan struct{}, 1),
 		live:     make(map[uint64]*liveSession),
-		interims: make(chan *radius.Packet, 64),
+		progress: make(chan progressReq, 64),
 	}
 	b.update = b.j.Update
 	if cfg.DefaultTariff != "" {
@@ -257,29 +262,45 @@ func (b *Billing) take() []event {
 // own Closed calls (with their final usage) come in before.
 func (b *Billing) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	ictx, stopInterims := context.WithCancel(context.Background())
+	pctx, stopProgress := context.WithCancel(context.Background())
 	if b.cfg.Accounting != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.sendInterims(ictx)
+			b.sendProgress(pctx)
 		}()
 	}
 	defer func() {
-		stopInterims()
+		stopProgress()
 		wg.Wait()
 	}()
 
 	t := time.NewTicker(b.cfg.Poll)
 	defer t.Stop()
+	// budget wakes Run when a session's time budget runs out between
+	// two ticks, so a credit is enforced to the second.
+	budget := time.NewTimer(time.Hour)
+	budget.Stop()
+	var armed time.Time
 	for {
 		select {
 		case <-ctx.Done():
+			budget.Stop()
 			return b.shutdown()
 		case <-b.wake:
 			b.step(false)
 		case <-t.C:
 			b.step(true)
+		case <-budget.C:
+			armed = time.Time{}
+			b.step(true)
+		}
+		if next := b.nextBudget(); !next.Equal(armed) {
+			budget.Stop()
+			armed = next
+			if !next.IsZero() {
+				budget.Reset(max(next.Sub(b.now())+wakeMargin, minWake))
+			}
 		}
 	}
 }
@@ -375,9 +396,17 @@ func (b *Billing) apply(o *ops, e event, now time.Time) {
 		ls := b.newLive(e.s, now)
 		b.live[e.key] = ls
 		b.m.SessionsOpened.Inc()
-		ls.log.Info("session opened", zap.String("tariff", ls.tariffLabel()),
-			zap.Duration("interim", ls.interim))
+		f := []zap.Field{zap.String("tariff", ls.tariffLabel()), zap.Duration("interim", ls.interim)}
+		if e.s.Auth.HasCredit {
+			f = append(f, zap.Int64("credit", e.s.Auth.Credit))
+			if ls.tariff == nil {
+				ls.log.Warn("session has a credit but no tariff to charge it with: the credit is not enforced")
+			}
+		}
+		ls.log.Info("session opened", f...)
 		o.put(ls.checkpoint(now))
+		b.queueStart(ls, now)
+		b.checkCredit(o, ls, now) // a session fee may be more than the credit
 	case evAddressed:
 		ls, ok := b.live[e.key]
 		if !ok {
@@ -406,6 +435,7 @@ func (b *Billing) apply(o *ops, e event, now time.Time) {
 // closeSession makes ls's bill and queues it; ls leaves the live set.
 func (b *Billing) closeSession(o *ops, ls *liveSession, at time.Time, u gateway.Usage, cause gateway.TerminateCause) {
 	delete(b.live, ls.s.Key)
+	ls.gone.Store(true)
 	elapsed := at.Sub(ls.s.Started)
 	ls.update(elapsed, u)
 	bl, err := b.makeBill(&ls.s, ls.tariff, elapsed, u, cause, ls.meter.Total())
@@ -428,6 +458,12 @@ func (b *Billing) closeSession(o *ops, ls *liveSession, at time.Time, u gateway.
 
 func (b *Billing) poll(o *ops, now time.Time) {
 	for key, ls := range b.live {
+		if !ls.credit.cutAt.IsZero() {
+			// Ended for its credit: what it cost stands as at the cut
+			// until the relay's Closed brings the final count.
+			b.checkCredit(o, ls, now)
+			continue
+		}
 		elapsed := now.Sub(ls.s.Started)
 		u := ls.last
 		if b.cfg.Counters != nil {
@@ -436,6 +472,10 @@ func (b *Billing) poll(o *ops, now time.Time) {
 			}
 		}
 		ls.update(elapsed, u)
+		b.checkCredit(o, ls, now)
+		if _, open := b.live[key]; !open {
+			continue // billed for its credit, without the relay
+		}
 		if !now.Before(ls.nextCheckpoint) {
 			o.put(ls.checkpoint(now))
 		}
@@ -598,7 +638,7 @@ func (b *Billing) makeBill(s *gateway.Session, t *tariff.Tariff, elapsed time.Du
 	bl := &bill.Bill{
 		GatewayID:      b.cfg.GatewayID,
 		SessionID:      acctSessionID(s),
-		UserName:       s.User,
+		UserName:       billUser(s.User),
 		SubscriberMAC:  mac6(s.SubscriberMAC),
 		BRASMAC:        mac6(s.BRASMAC),
 		PPPoESessionID: s.PPPoESessionID,
@@ -610,10 +650,6 @@ func (b *Billing) makeBill(s *gateway.Session, t *tariff.Tariff, elapsed time.Du
 		TariffID:       noTariffID,
 		Currency:       noCurrency,
 	}
-	if bl.UserName == "" {
-		bl.UserName = unknownUser
-	}
-	bl.UserName = cut(bl.UserName, maxAttrString)
 	if ip := s.FramedIP.Unmap(); ip.Is4() {
 		bl.FramedIP = ip
 	}
@@ -695,9 +731,16 @@ type liveSession struct {
 	nextCheckpoint, nextInterim time.Time
 	cpEvery                     time.Duration
 
+	credit creditState // when s.Auth.HasCredit
+	// gone is set when the session is billed: Starts and interims still
+	// queued for it are not sent (see sendProgress).
+	gone atomic.Bool
+
 	base         LiveSession // the live view's unchanging fields
 	chargeText   string
 	chargeTextOf int64
+	creditText   string
+	creditTextOf int64
 }
 
 func sessionLogger(l *zap.Logger, s *gateway.Session) *zap.Logger {
@@ -726,6 +769,7 @@ func (b *Billing) newLive(s gateway.Session, now time.Time) *liveSession {
 	if ls.tariff != nil {
 		ls.meter.Reset(ls.tariff, s.Started)
 	}
+	ls.credit.limit = s.Auth.Credit
 	ls.update(now.Sub(s.Started), gateway.Usage{})
 	ls.base = ls.baseView()
 	return ls
@@ -788,7 +832,7 @@ func (b *Billing) publish(now time.Time) {
 	})
 	out := make([]LiveSession, len(order))
 	for i, ls := range order {
-		out[i] = ls.view()
+		out[i] = ls.view(now)
 	}
 	clear(order)
 	b.order = order

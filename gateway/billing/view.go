@@ -34,8 +34,21 @@ type LiveSession struct {
 	TariffID      string `json:"tariff_id"`
 	TariffVersion uint32 `json:"tariff_version"`
 	Tariff        string `json:"tariff,omitempty"`
-	// Credit is the credit the authorisation reported, if any.
+	// Credit is the credit the authorisation reported, if any; the
+	// session ends when the running charge reaches it.
 	Credit *int64 `json:"credit,omitempty"`
+	// CreditLeft is Credit less the running charge (never below 0),
+	// CreditLeftText the same as a decimal with the currency.
+	CreditLeft     *int64 `json:"credit_left,omitempty"`
+	CreditLeftText string `json:"credit_left_text,omitempty"`
+	// CreditSeconds is, when the tariff makes it known, how long the
+	// credit lasts with no more traffic: the seconds until the time
+	// charge alone reaches it (a tariff without a time rate, or capped
+	// below the credit, gives none).
+	CreditSeconds *int64 `json:"credit_seconds,omitempty"`
+	// CreditLow says the credit is nearly gone: a tenth of it or less
+	// left, or five minutes or less of time.
+	CreditLow bool `json:"credit_low,omitempty"`
 }
 
 // baseView fills what does not change while the session runs.
@@ -65,7 +78,7 @@ func (ls *liveSession) baseView() LiveSession {
 	return v
 }
 
-func (ls *liveSession) view() LiveSession {
+func (ls *liveSession) view(now time.Time) LiveSession {
 	v := ls.base
 	v.Seconds = int64(ls.elapsed / time.Second)
 	v.InOctets, v.OutOctets = ls.last.InOctets, ls.last.OutOctets
@@ -76,6 +89,20 @@ func (ls *liveSession) view() LiveSession {
 		ls.chargeTextOf = v.Charge
 	}
 	v.ChargeText = ls.chargeText
+	if ls.limited() {
+		left := max(ls.credit.limit-v.Charge, 0)
+		v.CreditLeft = &left
+		if left != ls.creditTextOf || ls.creditText == "" {
+			ls.creditText = FormatAmount(left, v.Scale, v.Currency)
+			ls.creditTextOf = left
+		}
+		v.CreditLeftText = ls.creditText
+		if d := ls.credit.deadline; !d.IsZero() {
+			secs := max(int64((d.Sub(now)+time.Second-1)/time.Second), 0)
+			v.CreditSeconds = &secs
+		}
+		v.CreditLow = ls.credit.low || !ls.credit.cutAt.IsZero()
+	}
 	return v
 }
 

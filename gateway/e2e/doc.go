@@ -22,7 +22,20 @@
 //     crash), and bills made while the accounting listener is down all
 //     arrive, in sequence order, once it is up (TestCrashAndStoreForward);
 //   - bad frames from the LAN and the WAN crash nothing and disturb no
-//     established session (TestBadInputDisturbsNothing).
+//     established session (TestBadInputDisturbsNothing);
+//   - a subscriber whose Access-Accept carries a small EdgeBill-Credit
+//     (the test's own radreply rows) is cut by gatewayd when the running
+//     charge reaches it: LCP Terminate-Request and PADT to the
+//     subscriber, PADT to nasd, one bill with Terminate-Cause
+//     Session-Timeout and a charge of at least the credit and at most
+//     one metering step above it, at exactly nasd's and the subscriber's
+//     usage; the other sessions on the gateway carry on; every session's
+//     accounting starts with a Start carrying its bill's Acct-Session-Id
+//     and User-Name, before any interim (TestCreditCut);
+//   - with the whole system (lab/system: billd on its Postgres), the
+//     Start alone makes billd show the session live (billd.progress,
+//     status "start") before its first interim, and the bill replaces it
+//     (TestStartReachesBilld).
 //
 // BenchmarkGatewaydVeth measures session frames per second through
 // gatewayd on veth, kernel offload and user space, and checks the bill's

@@ -233,11 +233,21 @@ func (r *Relay) refuseDial(s *session, msg string) {
 		pkt, _ = p.MarshalBinary()
 	}
 	r.sendPPP(s, s.authProt, pkt)
+	r.sendTerminate(s, msg)
+	r.endLocked(s, 0, true, true, msg)
+}
+
+// sendTerminate sends the subscriber an LCP Terminate-Request (RFC 1661
+// §5.5) with msg as its data: its PPP layer learns the link is going
+// down, and why, before the PADT.
+func (r *Relay) sendTerminate(s *session, msg string) {
+	if len(msg) > 255 {
+		msg = msg[:255]
+	}
 	term := ppp.Packet{Code: ppp.CodeTerminateRequest, Identifier: 0xed, Data: []byte(msg)}
 	if b, err := term.MarshalBinary(); err == nil {
 		r.sendPPP(s, ppp.ProtoLCP, b)
 	}
-	r.endLocked(s, 0, true, true, msg)
 }
 
 // sendPPP sends a PPP packet to the subscriber in session s.

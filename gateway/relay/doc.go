@@ -45,7 +45,9 @@
 // (DropSpoofed, and per session in Spoofed). Frames are rewritten (MACs)
 // and forwarded; PADT is relayed, and when the gateway ends a session
 // (refusal, echo silence, idle, handshake timeout, End, shutdown) it
-// sends PADT to both sides.
+// sends PADT to both sides. A refusal and End (gateway.Ender: the
+// billing side ends a session whose credit ran out) first send the
+// subscriber an LCP Terminate-Request saying why.
 //
 // Snooping: the user name from the PAP Authenticate-Request's Peer-ID or
 // the CHAP Response's Name; the BRAS's PAP Ack/Nak or CHAP

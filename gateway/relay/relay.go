@@ -367,18 +367,31 @@ func (r *Relay) usageLocked(s *session) gateway.Usage {
 	return u
 }
 
+var _ gateway.Ender = (*Relay)(nil)
+
 // End ends the session with that key as the gateway's own decision
-// (PADT to both sides); it reports whether the session was up.
-func (r *Relay) End(key uint64, cause gateway.TerminateCause) bool {
+// (gateway.Ender): the subscriber gets an LCP Terminate-Request (RFC 1661
+// §5.5) with reason as its data, then both sides a PADT (RFC 2516 §5.5)
+// with reason as Generic-Error, as for a refused dial; Sessions.Closed
+// follows with the final usage and cause. It reports whether the session
+// was up. The BRAS gets no LCP of ours: it is the subscriber's PPP peer,
+// and the PADT ends its session.
+func (r *Relay) End(key uint64, cause gateway.TerminateCause, reason string) bool {
 	r.mu.Lock()
 	s := r.byKey[key]
 	r.mu.Unlock()
 	if s == nil {
 		return false
 	}
+	if reason == "" {
+		reason = "session ended by the gateway"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r.endLocked(s, cause, true, true, "session ended by the gateway")
+	if !s.closed {
+		r.sendTerminate(s, reason)
+	}
+	r.endLocked(s, cause, true, true, reason)
 	return true
 }
 

@@ -421,3 +421,62 @@ func TestReap(t *testing.T) {
 		t.Errorf("Closed %+v %v", ce, ok)
 	}
 }
+
+// End (the billing side's cut, gateway.Ender): the subscriber gets an LCP
+// Terminate-Request carrying the reason and a PADT, the BRAS a PADT, and
+// Closed reports the cause asked for with the usage so far; another
+// session on the relay carries on; ending an unknown or ended session
+// reports false.
+func TestEnd(t *testing.T) {
+	g := newRig(t, Config{}, ppp.AuthPAP)
+	ctx := testCtx(t, 10*time.Second)
+	c, other := g.client(18), g.client(19)
+	if _, err := c.Dial(ctx, "alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Dial(ctx, "bob", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := c.SendIP(100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := g.events.openedFor("alice")
+	wait(t, "usage", 5*time.Second, func() bool { u, _ := g.r.Usage(s.Key); return u.InPackets == 3 })
+	if !g.r.End(s.Key, gateway.CauseSessionTimeout, "credit exhausted") {
+		t.Fatal("End of a live session reported false")
+	}
+	rv, err := c.Next(ctx, pppoetest.IsPPP(ppp.ProtoLCP, uint8(ppp.CodeTerminateRequest)))
+	if err != nil {
+		t.Fatalf("no LCP Terminate-Request: %v", err)
+	}
+	var term ppp.Packet
+	if err := term.UnmarshalBinary(rv.Info); err != nil || string(term.Data) != "credit exhausted" {
+		t.Errorf("Terminate-Request %+v (%v), want data %q", term, err, "credit exhausted")
+	}
+	padt, err := c.Next(ctx, pppoetest.IsDiscovery(pppoe.CodePADT))
+	if err != nil {
+		t.Fatalf("no PADT to the subscriber: %v", err)
+	}
+	if v, ok := padt.Discovery.Tag(pppoe.TagGenericError); !ok || string(v.Value) != "credit exhausted" {
+		t.Errorf("PADT Generic-Error %q", v.Value)
+	}
+	wait(t, "PADT at the BRAS", 5*time.Second, func() bool { _, _, padts := g.bras.Snapshot(); return len(padts) == 1 })
+	ce, ok := g.events.closedFor(s.Key)
+	if !ok || ce.cause != gateway.CauseSessionTimeout || ce.usage.InPackets != 3 || ce.usage.InOctets != 3*100 {
+		t.Errorf("Closed %+v %v", ce, ok)
+	}
+	if g.r.End(s.Key, gateway.CauseSessionTimeout, "again") || g.r.End(12345, gateway.CauseSessionTimeout, "") {
+		t.Error("End of an ended or unknown session reported true")
+	}
+	// bob's session is untouched.
+	b, _ := g.events.openedFor("bob")
+	if err := other.SendIP(200); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "bob's traffic", 5*time.Second, func() bool { u, ok := g.r.Usage(b.Key); return ok && u.InPackets == 1 })
+	if _, closed := g.events.closedFor(b.Key); closed {
+		t.Error("bob's session closed")
+	}
+}

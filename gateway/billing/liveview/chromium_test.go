@@ -221,8 +221,10 @@ func TestPageInChromium(t *testing.T) {
 	past := time.Now().Add(-time.Hour)
 	b.Opened(sess(1, past))
 	b.Closed(1, past.Add(23*time.Minute), gateway.Usage{InOctets: 12e6, OutOctets: 340e6, InPackets: 9000, OutPackets: 250000}, gateway.CauseUserRequest)
-	// The live one, with traffic flowing.
-	b.Opened(sess(2, time.Now().Add(-95*time.Second)))
+	// The live one, with traffic flowing and a credit of 20 CNY.
+	live := sess(2, time.Now().Add(-95*time.Second))
+	live.Auth.Credit, live.Auth.HasCredit = 200000, true
+	b.Opened(live)
 	b.Addressed(2, mustAddr("100.64.12.34"))
 	wg.Add(1)
 	go func() {
@@ -269,7 +271,7 @@ func TestPageInChromium(t *testing.T) {
 	}
 	c.eval(s, `window.__sameDocument = "yes"`)
 	dir := artifactDir(t)
-	var charges []int64
+	var charges, credits []int64
 	var shots [][]byte
 	for i := range 3 {
 		if i > 0 {
@@ -281,6 +283,12 @@ func TestPageInChromium(t *testing.T) {
 			t.Fatalf("data-charge %q", v)
 		}
 		charges = append(charges, n)
+		v = c.eval(s, `document.querySelector(".credit").getAttribute("data-credit-left")`)
+		left, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatalf("data-credit-left %q", v)
+		}
+		credits = append(credits, left)
 		t.Logf("sample %d: running charge %s (%s)", i, c.eval(s, `document.querySelector(".charge").textContent`),
 			c.eval(s, `document.querySelector(".stats").textContent`))
 		if i == 0 || i == 2 {
@@ -293,6 +301,15 @@ func TestPageInChromium(t *testing.T) {
 		if charges[i] <= charges[i-1] {
 			t.Errorf("running charge did not rise: %v", charges)
 		}
+		if credits[i] >= credits[i-1] || credits[i] != 200000-charges[i] {
+			t.Errorf("credit left %v for running charges %v", credits, charges)
+		}
+	}
+	if txt := c.eval(s, `document.querySelector(".credit").textContent`); !strings.HasPrefix(txt, "credit left ") ||
+		!strings.Contains(txt, " CNY, about ") || !strings.HasSuffix(txt, " at no more traffic") {
+		t.Errorf("credit line %q", txt)
+	} else {
+		t.Logf("credit line: %s", txt)
 	}
 	if got := c.eval(s, `window.__sameDocument`); got != "yes" {
 		t.Errorf("the page reloaded (marker %q)", got)

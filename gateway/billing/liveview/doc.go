@@ -1,5 +1,7 @@
 // Package liveview is the subscriber's page on the gateway: the live
-// session (time, octets, running charge) pushed as Server-Sent Events
+// session (time, octets, running charge, and the credit left with the
+// time it lasts when the provider gave a credit, flagged when it runs
+// low) pushed as Server-Sent Events
 // (HTML Living Standard §9.2, text/event-stream) so the page never
 // reloads, the past sessions and their bills, and a JSON API with the
 // same data. It is served on the LAN side only: Listen binds a given

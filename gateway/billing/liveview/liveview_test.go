@@ -33,13 +33,16 @@ func (f *fakeSource) Past(limit int) ([]billing.PastBill, error) {
 var src = &fakeSource{
 	live: []billing.LiveSession{
 		{Key: 1, User: "alice", SubscriberMAC: "02:00:00:00:00:01", Charge: 5600, ChargeText: "0.5600 CNY", Currency: "CNY", Scale: 4},
-		{Key: 2, User: "bob", SubscriberMAC: "02:00:00:00:00:02", Charge: 100, ChargeText: "0.0100 CNY", Currency: "CNY", Scale: 4},
+		{Key: 2, User: "bob", SubscriberMAC: "02:00:00:00:00:02", Charge: 100, ChargeText: "0.0100 CNY", Currency: "CNY", Scale: 4,
+			Credit: ptr[int64](1000), CreditLeft: ptr[int64](900), CreditLeftText: "0.0900 CNY", CreditSeconds: ptr[int64](240), CreditLow: true},
 	},
 	bills: []billing.PastBill{
 		{Sequence: 2, User: "bob", SubscriberMAC: "02:00:00:00:00:02", Status: "pending"},
 		{Sequence: 1, User: "alice", SubscriberMAC: "02:00:00:00:00:01", Status: "acknowledged"},
 	},
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func get(t *testing.T, h http.Handler, url string, v any) *httptest.ResponseRecorder {
 	t.Helper()

@@ -21,7 +21,9 @@ type Billing struct {
 	BillsInvalid      *Counter
 	BillsAcked        *Counter
 	ChargeMinor       *CounterVec // currency, scale
-	Interims          *CounterVec // result: sent, failed, dropped
+	Interims          *CounterVec // result: sent, failed, dropped, stale
+	Starts            *CounterVec // result: sent, failed, dropped, stale
+	CreditExhausted   *Counter
 	RADIUSLatency     *HistogramVec
 	DeliveryErrors    *Counter
 	JournalCommits    *Histogram
@@ -50,9 +52,13 @@ func NewBilling(reg *Registry) *Billing {
 		ChargeMinor: NewCounterVec(reg, Opts{Name: ns + "bills_charge_minor_units_total",
 			Help: "Sum of bill charges, in minor units, by currency and scale.", Labels: []string{"currency", "scale"}}),
 		Interims: NewCounterVec(reg, Opts{Name: ns + "interim_updates_total",
-			Help: "Accounting Interim-Updates, by result (sent, failed, dropped).", Labels: []string{"result"}}),
+			Help: "Accounting Interim-Updates, by result (sent, failed, dropped: the sender was behind, stale: the session was billed before it went).", Labels: []string{"result"}}),
+		Starts: NewCounterVec(reg, Opts{Name: ns + "accounting_starts_total",
+			Help: "Accounting Starts (best effort, not journaled), by result (sent, failed, dropped: the sender was behind, stale: the session was billed before it went).", Labels: []string{"result"}}),
+		CreditExhausted: NewCounter(reg, Opts{Name: ns + "billing_credit_exhausted_total",
+			Help: "Sessions ended by the gateway because their running charge reached the credit of their authorisation."}),
 		RADIUSLatency: NewHistogramVec(reg, Opts{Name: ns + "radius_request_duration_seconds",
-			Help:   "Time from sending an Accounting-Request to its verified response, retransmissions and failover included, by kind (stop, interim).",
+			Help:   "Time from sending an Accounting-Request to its verified response, retransmissions and failover included, by kind (stop, interim, start).",
 			Labels: []string{"kind"}},
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}),
 		DeliveryErrors: NewCounter(reg, Opts{Name: ns + "bill_delivery_errors_total",

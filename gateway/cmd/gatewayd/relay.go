@@ -14,9 +14,9 @@ import (
 
 // relayHandle is what run needs of the relay half.
 type relayHandle struct {
-	run      func(ctx context.Context) error
-	counters gateway.Counters
-	close    func()
+	run   func(ctx context.Context) error
+	relay relayPart // counts and ends sessions for billing
+	close func()
 }
 
 // startRelay is the one place the relay is wired: the authoriser over
@@ -59,7 +59,7 @@ func startRelay(cfg *config.Config, sessions gateway.Sessions, newKey func() uin
 		return nil, err
 	}
 	metrics.RegisterRelay(reg, relayStats{r})
-	return &relayHandle{run: r.Run, counters: r, close: func() { az.Close() }}, nil
+	return &relayHandle{run: r.Run, relay: r, close: func() { az.Close() }}, nil
 }
 
 // relayStats adapts relay.Stats to the metrics package.

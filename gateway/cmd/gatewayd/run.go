@@ -29,18 +29,37 @@ type runOptions struct {
 	noRelay bool
 }
 
-// lateCounters lets billing start before the relay that counts.
-type lateCounters struct {
-	c atomic.Pointer[gateway.Counters]
+// lateRelay lets billing start before the relay that counts and ends
+// sessions: it is billing's gateway.Counters and gateway.Ender.
+type lateRelay struct {
+	c atomic.Pointer[relayPart]
 }
 
-func (l *lateCounters) set(c gateway.Counters) { l.c.Store(&c) }
+// relayPart is what billing needs of the relay.
+type relayPart interface {
+	gateway.Counters
+	gateway.Ender
+}
 
-func (l *lateCounters) Usage(key uint64) (gateway.Usage, bool) {
+var (
+	_ gateway.Counters = (*lateRelay)(nil)
+	_ gateway.Ender    = (*lateRelay)(nil)
+)
+
+func (l *lateRelay) set(c relayPart) { l.c.Store(&c) }
+
+func (l *lateRelay) Usage(key uint64) (gateway.Usage, bool) {
 	if c := l.c.Load(); c != nil {
 		return (*c).Usage(key)
 	}
 	return gateway.Usage{}, false
+}
+
+func (l *lateRelay) End(key uint64, cause gateway.TerminateCause, reason string) bool {
+	if c := l.c.Load(); c != nil {
+		return (*c).End(key, cause, reason)
+	}
+	return false
 }
 
 // task is one long-running part.
@@ -108,11 +127,12 @@ func run(ctx context.Context, cfg *config.Config, opt runOptions, log *zap.Logge
 	if err != nil {
 		return err
 	}
-	var counters lateCounters
+	var rel lateRelay
 	bl, err := billing.New(billing.Config{
 		GatewayID:          cfg.GatewayID,
 		Journal:            j,
-		Counters:           &counters,
+		Counters:           &rel,
+		Ender:              &rel,
 		Accounting:         acct,
 		DefaultInterim:     cfg.Accounting.InterimInterval,
 		CheckpointInterval: cfg.Accounting.CheckpointInterval,
@@ -133,7 +153,7 @@ func run(ctx context.Context, cfg *config.Config, opt runOptions, log *zap.Logge
 			return fmt.Errorf("relay: %w", err)
 		}
 		defer rl.close()
-		counters.set(rl.counters)
+		rel.set(rl.relay)
 	} else {
 		log.Warn("running without the relay (-no-relay): no sessions will open")
 	}
