@@ -3,6 +3,7 @@ module github.com/edgebill/edgebill
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/cilium/ebpf v0.22.0
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.13.0

@@ -215,9 +215,10 @@ func (b *Bill) Sign(priv ed25519.PrivateKey) error {
 	return nil
 }
 
-// Verify checks b's Signature against the gateway's public key. It fails
-// with ErrUnsigned for an all-zero signature, ErrSignature for a wrong one,
-// or a validation error.
+// Verify checks b's Signature against the gateway's public key, by the
+// rule of verifyEd25519 (RFC 8032 §5.1.7, the cofactored equation). It
+// fails with ErrUnsigned for an all-zero signature, ErrSignature for a
+// wrong one, or a validation error.
 func (b *Bill) Verify(pub ed25519.PublicKey) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("%w: public key of %d octets", ErrKey, len(pub))
@@ -229,7 +230,7 @@ func (b *Bill) Verify(pub ed25519.PublicKey) error {
 		return ErrUnsigned
 	}
 	var buf [len(signContext) + MaxEncodedLen]byte
-	if !ed25519.Verify(pub, b.signedMessage(buf[:0]), b.Signature[:]) {
+	if !verifyEd25519(pub, b.signedMessage(buf[:0]), b.Signature[:]) {
 		return fmt.Errorf("%w: bill %d of gateway %q", ErrSignature, b.Sequence, b.GatewayID)
 	}
 	return nil
