@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
 	"github.com/edgebill/edgebill/internal/testenv"
@@ -35,10 +37,15 @@ func benchBills() int {
 
 const benchSecret = "bench-secret"
 
+// benchTariff is the benchmark bills' tariff (billtest's default id and
+// version), with every feature that costs time to price: a fee, time
+// with rounding, volume tiers, a time-of-day band in a time zone, a cap.
+const benchTariff = "T1;id=plan;v=1;cur=CNY;sc=4;tz=Asia/Shanghai;fee=5000;time=600/1m/up;both=1024@0,10240@100,50/MB/up;band=peak/19:00-23:00/x1.5;cap=300000"
+
 func pgxConnect(url string) (*pgx.Conn, error) { return pgx.Connect(context.Background(), url) }
 
 // benchGateways makes n signed bills spread over 200 gateways, registered
-// in the database at url.
+// in the database at url with the bills' tariff.
 func benchGateways(b *testing.B, url string, n int) ([]*billtest.Gateway, []*bill.Bill) {
 	var gws []*billtest.Gateway
 	for i := range 200 {
@@ -60,6 +67,10 @@ func benchGateways(b *testing.B, url string, n int) ([]*billtest.Gateway, []*bil
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(context.Background(), sql.String()); err != nil {
+		b.Fatal(err)
+	}
+	// The bills' tariff, known to billd: each bill is priced at ingest.
+	if _, err := conn.Exec(context.Background(), `INSERT INTO billd.tariffs (id, version, text, source) VALUES ('plan', 1, $1, 'bench')`, benchTariff); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now().Add(-3 * time.Hour)
@@ -184,11 +195,19 @@ func blast(b *testing.B, addr string, pkts [][]byte, sockets, window int, rate f
 }
 
 // BenchmarkIngest measures bills acknowledged per second after a durable
-// commit (synchronous_commit on, fsync on), every signature verified,
-// with a Go load generator (many sockets, a window of requests each), and
-// reports the p50 and p99 time from request to response.
+// commit (synchronous_commit on, fsync on), every signature verified and
+// every bill priced, with a Go load generator (many sockets, a window of
+// requests each), and reports the p50 and p99 time from request to
+// response. Each part also logs where the server spent a request's time
+// (billd's own histograms: until its group commit starts, the commit)
+// and the CPU each bill cost this process (billd and the load generator)
+// and Postgres.
 func BenchmarkIngest(b *testing.B) {
 	pg := lab.StartPostgres(b, nil)
+	// As in production, FreeRADIUS's schema is in the same database.
+	if err := pg.ExecFile(context.Background(), lab.StockSchemaSQL); err != nil {
+		b.Fatal(err)
+	}
 	var out, errb strings.Builder
 	if code := server.Main(context.Background(), []string{"migrate", "-database", pg.URL}, &out, &errb); code != 0 {
 		b.Fatalf("migrate: %s", errb.String())
@@ -199,9 +218,27 @@ func BenchmarkIngest(b *testing.B) {
 	for i, bl := range bills {
 		pkts[i] = billtest.Packet(bl, benchSecret, uint8(i), 0)
 	}
+	// A Postgres that has run a while recycles its WAL segment files; a
+	// fresh cluster makes and zero-fills a new 16 MB file each time one
+	// fills (about every 16,000 bills here), and every commit waits for
+	// that. Writing 120 MB of WAL and a checkpoint leave segments to
+	// recycle, as on a server in service.
+	if err := pg.Exec(context.Background(), `CREATE TABLE warm_wal AS SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 120000) g;
+		DROP TABLE warm_wal; CHECKPOINT`); err != nil {
+		b.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	bd, err := server.NewBilld(ctx, server.Config{DatabaseURL: pg.URL, ListenAcct: "127.0.0.1:0", ListenHTTP: "off", NoReconcile: true}, zap.NewNop())
+	cfg := server.Config{DatabaseURL: pg.URL, ListenAcct: "127.0.0.1:0", ListenHTTP: "off", NoReconcile: true}
+	// EDGEBILL_BENCH_BATCH_WAIT and EDGEBILL_BENCH_COMMITTERS override
+	// batch_wait and committers, to tune them.
+	if v, err := time.ParseDuration(os.Getenv("EDGEBILL_BENCH_BATCH_WAIT")); err == nil {
+		cfg.BatchWait = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("EDGEBILL_BENCH_COMMITTERS")); err == nil {
+		cfg.Committers = v
+	}
+	bd, err := server.NewBilld(ctx, cfg, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -212,23 +249,35 @@ func BenchmarkIngest(b *testing.B) {
 	addr := bd.Ingest.Addr().String()
 	blast(b, addr, pkts[:200], 4, 16, 0)
 	pkts = pkts[200:]
-	report := func(b *testing.B, res *loadResult) {
+	m := bd.Ingest.Metrics()
+	run := func(b *testing.B, load func() *loadResult) {
+		cpu0, pre0, commit0, rows0 := benchCPU(), histCounts(m.PreCommitSeconds), histCounts(m.CommitSeconds), histCounts(m.CommitRows)
+		var lsn0, lsn1 int64
+		walLSN := `SELECT pg_current_wal_lsn() - '0/0'::pg_lsn`
+		bd.Store.Pool.QueryRow(context.Background(), walLSN).Scan(&lsn0)
+		var res *loadResult
+		for b.Loop() {
+			res = load()
+		}
+		bd.Store.Pool.QueryRow(context.Background(), walLSN).Scan(&lsn1)
+		cpu := benchCPU()
+		pre, commit, rows := histCounts(m.PreCommitSeconds).since(pre0), histCounts(m.CommitSeconds).since(commit0), histCounts(m.CommitRows).since(rows0)
 		b.ReportMetric(res.rate(), "bills/s")
 		b.ReportMetric(float64(res.pct(0.5).Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(res.pct(0.99).Microseconds())/1000, "p99-ms")
 		b.ReportMetric(0, "ns/op")
 		b.Logf("%d bills in %v: %.0f bills/s acknowledged after commit, p50 %v, p99 %v, %d resent",
 			res.n, res.elapsed.Round(time.Millisecond), res.rate(), res.pct(0.5), res.pct(0.99), res.resent)
+		b.Logf("server side: %d group commits of %.0f rows on average; p99 until the commit starts %s, p99 commit %s",
+			commit.n, rows.sum/float64(max(commit.n, 1)), pre.quantile(0.99), commit.quantile(0.99))
+		b.Logf("CPU per bill: this process (billd and load generator) %.1f µs, Postgres %.1f µs; WAL %.0f octets per bill",
+			(cpu[0]-cpu0[0])/float64(res.n)*1e6, (cpu[1]-cpu0[1])/float64(res.n)*1e6, float64(lsn1-lsn0)/float64(res.n))
 	}
 	// Closed loop: as fast as billd answers (16 sockets, 96 requests
 	// outstanding on each): the capacity.
 	half := len(pkts) / 2
 	b.Run("saturate", func(b *testing.B) {
-		var res *loadResult
-		for b.Loop() {
-			res = blast(b, addr, pkts[:half], 16, 96, 0)
-		}
-		report(b, res)
+		run(b, func() *loadResult { return blast(b, addr, pkts[:half], 16, 96, 0) })
 	})
 	// Open loop at the target rate: the latency there.
 	rate := 15000.0
@@ -236,11 +285,7 @@ func BenchmarkIngest(b *testing.B) {
 		rate = v
 	}
 	b.Run(fmt.Sprintf("rate=%.0f", rate), func(b *testing.B) {
-		var res *loadResult
-		for b.Loop() {
-			res = blast(b, addr, pkts[half:], 16, 255, rate)
-		}
-		report(b, res)
+		run(b, func() *loadResult { return blast(b, addr, pkts[half:], 16, 255, rate) })
 	})
 	var stored int
 	if err := bd.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM billd.bills WHERE status = 'verified'`).Scan(&stored); err != nil {
@@ -248,6 +293,13 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	if stored != n {
 		b.Fatalf("%d verified bills stored, want %d", stored, n)
+	}
+	var priced int
+	if err := bd.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM billd.bills WHERE self_charge IS NOT NULL`).Scan(&priced); err != nil {
+		b.Fatal(err)
+	}
+	if priced != n {
+		b.Fatalf("%d bills priced at ingest, want %d", priced, n)
 	}
 }
 
@@ -329,4 +381,96 @@ func BenchmarkRadclientPeers(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("radclient -p 256, %d requests each: FreeRADIUS rlm_sql %.0f records/s (%v), billd %.0f bills/s (%v), %.1fx",
 		n, fr_, frTook.Round(time.Millisecond), bd_, bdTook.Round(time.Millisecond), bd_/fr_)
+}
+
+// benchCPU returns the CPU seconds used so far by this process and by
+// its descendants (the private Postgres), from /proc; zeros where there
+// is no /proc.
+func benchCPU() [2]float64 {
+	ents, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	cpu := map[int]float64{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime stime: fields 4, 14 and 15.
+		s := string(st)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(f[1])
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		stt, _ := strconv.ParseFloat(f[12], 64)
+		cpu[pid] = (ut + stt) / 100 // USER_HZ
+	}
+	me := os.Getpid()
+	var out [2]float64
+	for pid, c := range cpu {
+		if pid == me {
+			out[0] += c
+			continue
+		}
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == me {
+				out[1] += c
+				break
+			}
+		}
+	}
+	return out
+}
+
+// hist is a Prometheus histogram's cumulative bucket counts.
+type hist struct {
+	bounds []float64
+	counts []uint64
+	n      uint64
+	sum    float64
+}
+
+func histCounts(h prometheus.Histogram) hist {
+	var d dto.Metric
+	if err := h.Write(&d); err != nil {
+		return hist{}
+	}
+	var r hist
+	for _, bk := range d.GetHistogram().GetBucket() {
+		r.bounds = append(r.bounds, bk.GetUpperBound())
+		r.counts = append(r.counts, bk.GetCumulativeCount())
+	}
+	r.n, r.sum = d.GetHistogram().GetSampleCount(), d.GetHistogram().GetSampleSum()
+	return r
+}
+
+// since is what h observed after h0 was taken.
+func (h hist) since(h0 hist) hist {
+	r := hist{bounds: h.bounds, counts: make([]uint64, len(h.counts)), n: h.n - h0.n, sum: h.sum - h0.sum}
+	for i := range h.counts {
+		r.counts[i] = h.counts[i]
+		if i < len(h0.counts) {
+			r.counts[i] -= h0.counts[i]
+		}
+	}
+	return r
+}
+
+// quantile says which bucket of h, in seconds, holds quantile q: "<= its
+// upper bound".
+func (h hist) quantile(q float64) string {
+	for i, c := range h.counts {
+		if float64(c) >= q*float64(h.n) {
+			return "<= " + time.Duration(h.bounds[i]*float64(time.Second)).String()
+		}
+	}
+	if len(h.bounds) == 0 {
+		return "?"
+	}
+	return "> " + time.Duration(h.bounds[len(h.bounds)-1]*float64(time.Second)).String()
 }

@@ -38,7 +38,8 @@ type Config struct {
 	QueueSize int
 	// BatchMax (batch_max): most rows per group commit (2048).
 	BatchMax int
-	// BatchWait (batch_wait): wait for a fuller batch (0).
+	// BatchWait (batch_wait): wait for a fuller batch (2ms; 0 means the
+	// default).
 	BatchWait time.Duration
 	// Committers (committers): batches committing at once (2).
 	Committers int

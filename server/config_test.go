@@ -31,7 +31,7 @@ func TestParseReferenceConfig(t *testing.T) {
 			{Net: netip.MustParsePrefix("127.0.0.0/8"), Secret: "lab-gateway-secret"},
 			{Net: netip.MustParsePrefix("10.20.0.0/16"), Secret: "another-secret"},
 		},
-		QueueSize: 32768, BatchMax: 2048, Committers: 2, DupTTL: 5 * time.Second, GatewayRefresh: 5 * time.Second,
+		QueueSize: 32768, BatchMax: 2048, BatchWait: 2 * time.Millisecond, Committers: 2, DupTTL: 5 * time.Second, GatewayRefresh: 5 * time.Second,
 		ReconcileInterval: time.Minute, Grace: 15 * time.Minute, MatchWindow: 15 * time.Minute,
 		ToleranceSeconds: 2, ToleranceBasisPoints: 50, MissingScope: "all",
 		ListenHTTP: "127.0.0.1:8080", APITokenFile: "/etc/billd/token", DriftBasisPoints: 100, DriftMinBills: 20,

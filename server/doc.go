@@ -11,8 +11,9 @@
 //     them, the gateway registry, tariff versions, group commit;
 //   - ingest: the UDP accounting listener (per-gateway secrets,
 //     Request Authenticator and Message-Authenticator checks, the RFC 5080
-//     duplicate cache, Ed25519 signature checks, a bounded queue, answers
-//     only after a synchronous commit);
+//     duplicate cache, Ed25519 signature checks in batches, pricing on
+//     arrival, a bounded queue, answers only after a synchronous group
+//     commit);
 //   - recon: set-based matching of bills to radacct and the verdicts,
 //     continuous (watermark, grace) and on demand (recon/sql.go);
 //   - report and web: the JSON API, CSV, dashboard and metrics.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -18,9 +19,11 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
+	"github.com/edgebill/edgebill/internal/testenv"
 	"github.com/edgebill/edgebill/lab"
 	"github.com/edgebill/edgebill/rfc/radiusx"
 	"github.com/edgebill/edgebill/rfc/radiusx/ebattr"
+	"github.com/edgebill/edgebill/rfc/tariff"
 	"github.com/edgebill/edgebill/server/ingest"
 	"github.com/edgebill/edgebill/server/internal/billtest"
 	"github.com/edgebill/edgebill/server/store"
@@ -34,10 +37,20 @@ type env struct {
 	gw  *billtest.Gateway
 }
 
-func start(t *testing.T, cfg ingest.Config) *env {
+// start runs a listener on a fresh database; setup, if given, runs on
+// the migrated database before the listener starts.
+func start(t *testing.T, cfg ingest.Config, setup ...func(*store.Store, *lab.Postgres)) *env {
 	t.Helper()
 	pg := lab.StartPostgres(t, &lab.PostgresOptions{NoFsync: true})
 	ctx := context.Background()
+	// billd's database holds FreeRADIUS's schema too (radacct, and
+	// radgroupreply where tariffs come from).
+	if _, err := os.Stat(lab.StockSchemaSQL); err != nil {
+		testenv.Missing(t, "FreeRADIUS's Postgres schema (Debian's freeradius-postgresql): "+err.Error())
+	}
+	if err := pg.ExecFile(ctx, lab.StockSchemaSQL); err != nil {
+		t.Fatal(err)
+	}
 	st, err := store.Open(ctx, pg.URL, store.Options{}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +62,9 @@ func start(t *testing.T, cfg ingest.Config) *env {
 	gw := billtest.NewGateway("gw-1")
 	if err := st.AddGateway(ctx, store.Gateway{ID: gw.ID, PublicKey: gw.Pub, Secret: gw.Secret}, false); err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(st, pg)
 	}
 	reg := prometheus.NewRegistry()
 	cfg.Addr = "127.0.0.1:0"
@@ -395,5 +411,134 @@ func TestTwoInstancesStoreOnce(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM billd.bills`); n != 50 {
 		t.Fatalf("%d bills stored, want 50", n)
+	}
+}
+
+// TestIngestPricesBills: each bill is priced at ingest with billd's own
+// copy of its tariff (self_charge); a bill naming a tariff billd does not
+// know gets NULL and makes ingest copy the tariffs from the RADIUS tables
+// again, so a later bill naming it once the ISP has configured it is
+// priced.
+func TestIngestPricesBills(t *testing.T) {
+	t.Parallel()
+	const (
+		planA = "T1;id=plan-a;v=1;cur=CNY;sc=4;fee=100;time=600/1m;both=50/MB"
+		planB = "T1;id=plan-b;v=2;cur=CNY;sc=4;fee=7000;time=30/1s;in=1024@0,20/MB/up"
+	)
+	ctx := context.Background()
+	e := start(t, ingest.Config{}, func(st *store.Store, pg *lab.Postgres) {
+		if _, _, err := st.AddTariff(ctx, planA, "test"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	want := func(text string, s billtest.Session) int64 {
+		tf, err := tariff.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := s.Start.UTC().Truncate(time.Second)
+		c, err := tf.Total(tariff.Usage{Start: start, Stop: start.Add(time.Duration(s.Seconds) * time.Second), In: s.In, Out: s.Out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// send sends a bill for s and returns its stored self_charge.
+	send := func(s billtest.Session) *int64 {
+		t.Helper()
+		b := e.gw.Bill(s)
+		req := billtest.Packet(b, e.gw.Secret, uint8(b.Sequence), 0)
+		if resp := e.exchange(t, req, 5*time.Second); resp == nil {
+			t.Fatalf("bill %d unanswered", b.Sequence)
+		}
+		var self *int64
+		if err := e.st.Pool.QueryRow(ctx, `SELECT self_charge FROM billd.bills WHERE gateway_id = $1 AND bill_id = $2`,
+			b.GatewayID, b.ID[:]).Scan(&self); err != nil {
+			t.Fatal(err)
+		}
+		return self
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+
+	a := billtest.Session{User: "alice", Start: now.Add(-time.Hour), Seconds: 125, In: 1 << 33, Out: 123456, TariffID: "plan-a", TariffVer: 1, Charge: 1}
+	if got, w := send(a), want(planA, a); got == nil || *got != w {
+		t.Fatalf("plan-a bill: self_charge %v, want %d", got, w)
+	}
+	b := billtest.Session{User: "bob", Start: now.Add(-time.Hour), Seconds: 3700, In: 5 << 20, Out: 1, TariffID: "plan-b", TariffVer: 2, Charge: 1}
+	if got := send(b); got != nil {
+		t.Fatalf("bill naming a tariff billd does not know: self_charge %d, want NULL", *got)
+	}
+	// The ISP configures plan-b in FreeRADIUS; nothing else copies it
+	// into billd.tariffs here (no reconciliation runs): ingest does, when
+	// the next bill names it (at most once a second).
+	if err := e.pg.Exec(ctx, `INSERT INTO radgroupreply (groupname, attribute, op, value) VALUES ('plan-b', 'EdgeBill-Tariff', ':=', '`+planB+`')`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for i := 0; ; i++ {
+		b.User = fmt.Sprintf("bob%d", i)
+		got := send(b)
+		if got != nil {
+			if w := want(planB, b); *got != w {
+				t.Fatalf("plan-b bill after the tariff appeared: self_charge %d, want %d", *got, w)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d plan-b bills sent over 15s after the tariff appeared in radgroupreply, none priced", i+1)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := e.count(t, `SELECT count(*) FROM billd.tariffs WHERE id = 'plan-b' AND version = 2`); n != 1 {
+		t.Fatalf("plan-b not copied into billd.tariffs (%d rows)", n)
+	}
+	if got := testutil.ToFloat64(e.srv.Metrics().TariffsLoaded); got != 2 {
+		t.Errorf("tariffs loaded = %v, want 2", got)
+	}
+}
+
+// TestIngestConcurrentRetransmissions: requests for the same bills from
+// several sockets at once, with new Identifiers and Acct-Delay-Times (so
+// new Authenticators), while earlier ones are being batched and
+// committed: every request is answered, every bill stored once, and its
+// signature checked (run with -race).
+func TestIngestConcurrentRetransmissions(t *testing.T) {
+	t.Parallel()
+	e := start(t, ingest.Config{})
+	const bills, copies = 300, 3
+	now := time.Now().UTC().Truncate(time.Second)
+	var reqs [copies][][]byte
+	for i := range bills {
+		b := e.gw.Bill(session(fmt.Sprintf("u%d", i), now.Add(-time.Hour)))
+		for c := range copies {
+			reqs[c] = append(reqs[c], billtest.Packet(b, e.gw.Secret, uint8(i), uint32(c)))
+		}
+	}
+	var wg sync.WaitGroup
+	for c := range copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.DialUDP("udp", nil, e.srv.Addr())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			for i, req := range reqs[c] {
+				var resp []byte
+				for try := 0; try < 5 && resp == nil; try++ {
+					resp = exchangeOn(t, conn, req, time.Second)
+				}
+				if resp == nil || radiusx.VerifyResponse(resp, req, []byte(e.gw.Secret)) != nil {
+					t.Errorf("copy %d of bill %d: no valid answer", c, i)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := e.count(t, `SELECT count(*) FROM billd.bills WHERE status = 'verified'`); n != bills {
+		t.Fatalf("%d verified bills stored, want %d", n, bills)
 	}
 }

@@ -22,20 +22,27 @@ const (
 
 // Metrics are ingest's Prometheus metrics.
 type Metrics struct {
-	Received       *prometheus.CounterVec // by type: stop, interim, start, on_off
-	Acked          prometheus.Counter
-	Stored         prometheus.Counter
-	Duplicates     *prometheus.CounterVec // by layer: cache, inflight, store
-	Dropped        *prometheus.CounterVec // by reason
-	Flagged        *prometheus.CounterVec // by status
-	Rejected       prometheus.Counter
-	CommitSeconds  prometheus.Histogram
-	CommitRows     prometheus.Histogram
-	CommitErrors   prometheus.Counter
-	AckLatency     prometheus.Histogram
-	QueueDepth     prometheus.GaugeFunc
-	DupCacheSize   prometheus.GaugeFunc
-	GatewaysLoaded prometheus.Gauge
+	Received      *prometheus.CounterVec // by type: stop, interim, start, on_off
+	Acked         prometheus.Counter
+	Stored        prometheus.Counter
+	Duplicates    *prometheus.CounterVec // by layer: cache, inflight, store
+	Dropped       *prometheus.CounterVec // by reason
+	Flagged       *prometheus.CounterVec // by status
+	Rejected      prometheus.Counter
+	CommitSeconds prometheus.Histogram
+	CommitRows    prometheus.Histogram
+	CommitErrors  prometheus.Counter
+	AckLatency    prometheus.Histogram
+	// PreCommitSeconds is the time from the first request for a row to
+	// the start of the group commit that writes it: the queue, the
+	// batching and the signature checks. AckLatency less this and
+	// CommitSeconds is the answering.
+	PreCommitSeconds prometheus.Histogram
+	VerifySeconds    prometheus.Histogram
+	QueueDepth       prometheus.GaugeFunc
+	DupCacheSize     prometheus.GaugeFunc
+	GatewaysLoaded   prometheus.Gauge
+	TariffsLoaded    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *Metrics {
@@ -87,9 +94,23 @@ func newMetrics(reg prometheus.Registerer, s *Server) *Metrics {
 			Help:    "Time from receiving a request to sending its Accounting-Response.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		PreCommitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "billd_ingest_precommit_seconds",
+			Help:    "Time from the first request for a row to the start of the group commit that writes it (queue, batching, signature checks).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		VerifySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "billd_verify_seconds",
+			Help:    "Time to check the signatures of one batch of bills.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+		}),
 		GatewaysLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "billd_gateways_loaded",
 			Help: "Registered gateways in the ingest cache.",
+		}),
+		TariffsLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "billd_ingest_tariffs_loaded",
+			Help: "Tariff versions in the ingest cache, which prices each bill as it arrives.",
 		}),
 	}
 	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -102,7 +123,8 @@ func newMetrics(reg prometheus.Registerer, s *Server) *Metrics {
 	}, func() float64 { return float64(s.dups.len()) })
 	if reg != nil {
 		reg.MustRegister(m.Received, m.Acked, m.Stored, m.Duplicates, m.Dropped, m.Flagged, m.Rejected,
-			m.CommitSeconds, m.CommitRows, m.CommitErrors, m.AckLatency, m.QueueDepth, m.DupCacheSize, m.GatewaysLoaded)
+			m.CommitSeconds, m.CommitRows, m.CommitErrors, m.AckLatency, m.PreCommitSeconds, m.VerifySeconds, m.QueueDepth, m.DupCacheSize, m.GatewaysLoaded,
+			m.TariffsLoaded)
 	}
 	return m
 }

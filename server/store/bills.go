@@ -34,6 +34,10 @@ type BillRow struct {
 	Status     string
 	Source     netip.Addr
 	ReceivedAt time.Time
+	// SelfCharge is what billd's own copy of the bill's tariff gives for
+	// the bill's own usage, priced by ingest (column self_charge); nil
+	// when the tariff was not known or the usage cannot be priced.
+	SelfCharge *int64
 }
 
 // ProgressRow is the live state of an open session (Start or
@@ -80,11 +84,12 @@ func (b *Batch) Reset() {
 const insertBills = `INSERT INTO billd.bills (gateway_id, bill_id, stop_time, start_time, sequence, session_id,
 	username, subscriber_mac, pppoe_session_id, bras_mac, framed_ip, session_ms, input_octets, output_octets,
 	input_packets, output_packets, terminate_cause, tariff_id, tariff_version, charge, currency, scale,
-	hash, prev_hash, status, encoded, source, received_at, received_by)
-SELECT u.*, $29::text FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::int8[],
+	hash, prev_hash, status, encoded, source, received_at, self_charge, received_by)
+SELECT u.*, $30::text FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::int8[],
 	$6::text[], $7::text[], $8::macaddr[], $9::int4[], $10::macaddr[], $11::inet[], $12::int8[], $13::int8[],
 	$14::int8[], $15::int8[], $16::int8[], $17::int4[], $18::text[], $19::int8[], $20::int8[], $21::text[],
-	$22::int2[], $23::bytea[], $24::bytea[], $25::text[], $26::bytea[], $27::inet[], $28::timestamptz[]) AS u
+	$22::int2[], $23::bytea[], $24::bytea[], $25::text[], $26::bytea[], $27::inet[], $28::timestamptz[],
+	$29::int8[]) AS u
 ON CONFLICT DO NOTHING
 RETURNING gateway_id, bill_id`
 
@@ -192,6 +197,7 @@ func (s *Store) Commit(ctx context.Context, b *Batch, instance string) (fresh []
 			stop, start, recv                = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 			seq, ms, in, out, inp, outp      = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 			tver, charge                     = make([]int64, n), make([]int64, n)
+			self                             = make([]*int64, n)
 			smac, bmac                       = make([]net.HardwareAddr, n), make([]net.HardwareAddr, n)
 			pppoe, cause                     = make([]int32, n), make([]int32, n)
 			framed, src                      = make([]*netip.Addr, n), make([]*netip.Addr, n)
@@ -210,9 +216,10 @@ func (s *Store) Commit(ctx context.Context, b *Batch, instance string) (fresh []
 			pppoe[i], cause[i] = int32(x.PPPoESessionID), int32(x.TerminateCause)
 			framed[i], src[i] = addrPtr(x.FramedIP), addrPtr(r.Source)
 			scale[i] = int16(x.Scale)
+			self[i] = r.SelfCharge
 		}
 		pb.Queue(insertBills, gw, id, stop, start, seq, sess, user, smac, pppoe, bmac, framed, ms, in, out, inp, outp,
-			cause, tid, tver, charge, cur, scale, hash, prev, status, enc, src, recv, instance)
+			cause, tid, tver, charge, cur, scale, hash, prev, status, enc, src, recv, self, instance)
 		pb.Queue(deleteProgress, gw, sess)
 	}
 	if n := len(b.Rejects); n > 0 {
