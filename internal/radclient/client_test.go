@@ -492,7 +492,10 @@ func TestAccountLateAnswerToPreviousIdentifier(t *testing.T) {
 		s.reply(accept(s, *f), from)
 		return nil
 	})
-	c := newClient(t, Config{Servers: []Server{{srv.addr(), testSecret}}, IRT: 1100 * time.Millisecond, MRT: 2 * time.Second})
+	// The first retransmission leaves after IRT +-10% (RFC 5080 §2.2.1):
+	// past a second even at -10%, so Acct-Delay-Time has moved and the
+	// retransmission is a new packet with a new identifier.
+	c := newClient(t, Config{Servers: []Server{{srv.addr(), testSecret}}, IRT: 1300 * time.Millisecond, MRT: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := c.Account(ctx, accountingRequest("acct-2")); err != nil {
