@@ -105,8 +105,11 @@ func finish(t *testing.T, ctx context.Context, s *system.System, exp system.Expe
 func waitUp(t *testing.T, ctx context.Context, s *system.System, n int) {
 	t.Helper()
 	for {
+		// Up: in the network phase, authenticated and accounted. nasd's
+		// Sessions also counts dials still in discovery, LCP or
+		// authentication, which a fault injected now would refuse.
 		st, err := s.NasdStats(ctx)
-		if err == nil && st.Sessions >= n {
+		if err == nil && st.SessionsUp-st.SessionsDwn >= uint64(n) {
 			return
 		}
 		select {
