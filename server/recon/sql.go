@@ -81,12 +81,12 @@ WINDOW g AS (PARTITION BY gateway_id ORDER BY sequence, received_at, bill_id, st
 	// for the few bills the ordered pass found odd.
 	sqlChain = `WITH c AS (
 	SELECT w.gateway_id, w.bill_id, w.stop_time, w.sequence, b.username, b.start_time, b.prev_hash,
-		COALESCE((SELECT x.sequence FROM billd.bills x
-			WHERE x.gateway_id = w.gateway_id AND x.sequence < w.sequence ORDER BY x.sequence DESC LIMIT 1), 0) AS pseq,
-		(SELECT x.hash FROM billd.bills x
-			WHERE x.gateway_id = w.gateway_id AND x.sequence < w.sequence ORDER BY x.sequence DESC, x.received_at LIMIT 1) AS phash
+		COALESCE(p.sequence, 0) AS pseq, p.hash AS phash
 	FROM recon_best w
 	JOIN billd.bills b ON b.gateway_id = w.gateway_id AND b.bill_id = w.bill_id AND b.stop_time = w.stop_time
+	LEFT JOIN LATERAL (SELECT x.sequence, x.hash FROM billd.bills x
+		WHERE x.gateway_id = w.gateway_id AND x.sequence < w.sequence
+		ORDER BY x.sequence DESC, x.received_at LIMIT 1) p ON true
 	WHERE w.chain_odd AND NOT w.seq_dup AND w.stop_time >= $1 AND w.stop_time < $2
 ), ins AS (
 	INSERT INTO billd.verdicts (period, kind, gateway_id, bill_id, username, seq_from, seq_to,
