@@ -371,6 +371,15 @@ func TestIngestProgressAndRejects(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM billd.progress`); n != 0 {
 		t.Fatalf("%d progress rows after the bill", n)
 	}
+	// An interim that arrives after the bill (a late retransmission, or
+	// one already on its way) is answered and does not bring the session
+	// back to life.
+	if resp := e.exchange(t, interim(125, 255, 3), 5*time.Second); resp == nil {
+		t.Fatal("late interim unanswered")
+	}
+	if n := e.count(t, `SELECT count(*) FROM billd.progress`); n != 0 {
+		t.Fatalf("a late interim made %d progress rows after the bill", n)
+	}
 }
 
 // Two billd instances on one database, each sent the same bill (a

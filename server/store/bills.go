@@ -96,10 +96,19 @@ RETURNING gateway_id, bill_id`
 const deleteProgress = `DELETE FROM billd.progress p USING unnest($1::text[], $2::text[]) AS u(g, s)
 WHERE p.gateway_id = u.g AND p.session_id = u.s`
 
+// upsertProgress keeps each session's furthest progress. A Start or
+// interim that arrives after its session's bill (a late retransmission,
+// or one already on its way when the session ended) does not bring the
+// session back: its bill is looked up by user and time (bills_user_stop).
 const upsertProgress = `INSERT INTO billd.progress (gateway_id, session_id, username, status, start_time,
 	session_seconds, input_octets, output_octets, running_charge, source, updated_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int8[],
 	$7::int8[], $8::int8[], $9::int8[], $10::inet[], $11::timestamptz[])
+	AS u(gateway_id, session_id, username, status, start_time, session_seconds, input_octets, output_octets,
+		running_charge, source, updated_at)
+WHERE NOT EXISTS (SELECT 1 FROM billd.bills b WHERE b.username = u.username
+	AND b.stop_time >= COALESCE(u.start_time, u.updated_at - interval '7 days')
+	AND b.gateway_id = u.gateway_id AND b.session_id = u.session_id)
 ON CONFLICT (gateway_id, session_id) DO UPDATE SET username = EXCLUDED.username, status = EXCLUDED.status,
 	start_time = EXCLUDED.start_time, session_seconds = EXCLUDED.session_seconds,
 	input_octets = EXCLUDED.input_octets, output_octets = EXCLUDED.output_octets,
