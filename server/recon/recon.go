@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +54,13 @@ type Config struct {
 	// MB per million bills keeps them in memory (default "1GB"; memory is
 	// taken only as used, and given back when the run ends).
 	TempBuffers string
+	// Parallel is how many pieces an on-demand range longer than
+	// SplitMin is cut into and judged at once (default 2, the cores of a
+	// small server; 1 judges every range in one transaction). Most of a
+	// run's steps are serial in Postgres: pieces put them on more cores.
+	Parallel int
+	// SplitMin is the shortest range Reconcile cuts (default 2h).
+	SplitMin time.Duration
 	// WorkMem is the Postgres work_mem of the run: the sorts and hashes of
 	// a million bills want about 400 MB each to stay off disk (default
 	// "512MB"; a parallel join's workers may each take as much).
@@ -80,6 +90,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.WorkMem == "" {
 		c.WorkMem = "512MB"
+	}
+	if c.Parallel == 0 {
+		c.Parallel = 2
+	}
+	if c.SplitMin <= 0 {
+		c.SplitMin = 2 * time.Hour
 	}
 }
 
@@ -201,27 +217,121 @@ var verdictColumns = []string{"period", "kind", "gateway_id", "bill_id", "radacc
 // gateway's chain at a bill in it, replacing the verdicts of that range
 // in one transaction. Running it again over the same data gives the same
 // verdicts; so does running it over the range cut into pieces.
+//
+// A range of more than SplitMin is cut into Parallel pieces of about as
+// many background sessions each, judged at once on as many connections,
+// each piece in its own transaction (the pieces' verdicts are the
+// range's, as above; a failure leaves the pieces that committed, and
+// running the range again completes it).
 func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, error) {
-	return e.reconcile(ctx, from, to, "on_demand", nil)
+	from, to = from.UTC(), to.UTC()
+	if !from.Before(to) {
+		return nil, fmt.Errorf("recon: empty range [%v, %v)", from, to)
+	}
+	if e.cfg.Parallel <= 1 || to.Sub(from) <= e.cfg.SplitMin {
+		return e.reconcile(ctx, from, to, "on_demand", nil, true)
+	}
+	start := time.Now()
+	if err := e.prepare(ctx, from, to); err != nil {
+		return nil, err
+	}
+	// The pieces run without the reconciliation lock each would take:
+	// this connection holds it for them, so no other run (another billd's
+	// continuous pass) overlaps them.
+	conn, err := e.st.Conn(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("recon: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(store.LockReconcile)); err != nil {
+		return nil, fmt.Errorf("recon: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(store.LockReconcile))
+	cuts, err := e.cuts(ctx, conn, from, to, e.cfg.Parallel)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]*Result, len(cuts)-1)
+	errs := make([]error, len(cuts)-1)
+	var wg sync.WaitGroup
+	for i := range res {
+		wg.Go(func() { res[i], errs[i] = e.reconcile(ctx, cuts[i], cuts[i+1], "on_demand", nil, false) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	all := &Result{From: from, To: to, Counts: map[Kind]int{}, Steps: map[string]time.Duration{}}
+	for _, r := range res {
+		for k, n := range r.Counts {
+			all.Counts[k] += n
+		}
+		for k, d := range r.Steps {
+			all.Steps[k] = max(all.Steps[k], d) // wall time: the pieces run at once
+		}
+		all.Judged += r.Judged
+	}
+	all.Took = time.Since(start)
+	return all, nil
 }
 
-func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string, inTx func(pgx.Tx) error) (*Result, error) {
+// cuts splits [from, to) into at most n pieces of about as many
+// background sessions each (by their end, through billd's index on
+// radacct), falling back to equal times where radacct has none.
+func (e *Engine) cuts(ctx context.Context, conn *pgx.Conn, from, to time.Time, n int) ([]time.Time, error) {
+	var total int64
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM public.radacct WHERE COALESCE(acctstoptime, acctupdatetime, acctstarttime) >= $1
+		AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $2`, from, to).Scan(&total); err != nil {
+		return nil, fmt.Errorf("recon: %w", err)
+	}
+	cuts := []time.Time{from}
+	for i := 1; i < n; i++ {
+		t := from.Add(to.Sub(from) * time.Duration(i) / time.Duration(n))
+		if total >= int64(n) {
+			if err := conn.QueryRow(ctx, `SELECT COALESCE(acctstoptime, acctupdatetime, acctstarttime) FROM public.radacct
+				WHERE COALESCE(acctstoptime, acctupdatetime, acctstarttime) >= $1 AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $2
+				ORDER BY COALESCE(acctstoptime, acctupdatetime, acctstarttime) OFFSET $3 LIMIT 1`, from, to, total*int64(i)/int64(n)).Scan(&t); err != nil {
+				return nil, fmt.Errorf("recon: %w", err)
+			}
+		}
+		if t.After(cuts[len(cuts)-1]) && t.Before(to) {
+			cuts = append(cuts, t.UTC())
+		}
+	}
+	return append(cuts, to), nil
+}
+
+// prepare does what a run needs before its transaction: new tariff
+// versions, partitions, the verdicts view, re-checked signatures.
+func (e *Engine) prepare(ctx context.Context, from, to time.Time) error {
+	if err := e.refreshTariffs(ctx); err != nil {
+		return err
+	}
+	if err := e.st.EnsurePartitions(ctx, from, to); err != nil {
+		return err
+	}
+	if err := e.st.EnsureVerdictsView(ctx); err != nil {
+		return err
+	}
+	if _, err := e.st.Reverify(ctx, from.Add(-2*e.cfg.Window), to.Add(2*e.cfg.Window)); err != nil {
+		return fmt.Errorf("recon: %w", err)
+	}
+	return nil
+}
+
+// reconcile judges [from, to) in one transaction; whole is false for a
+// piece of a range Reconcile split, which prepared the range and holds
+// the lock.
+func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string, inTx func(pgx.Tx) error, whole bool) (*Result, error) {
 	start := time.Now()
 	from, to = from.UTC(), to.UTC()
 	if !from.Before(to) {
 		return nil, fmt.Errorf("recon: empty range [%v, %v)", from, to)
 	}
-	if err := e.refreshTariffs(ctx); err != nil {
-		return nil, err
-	}
-	if err := e.st.EnsurePartitions(ctx, from, to); err != nil {
-		return nil, err
-	}
-	if err := e.st.EnsureVerdictsView(ctx); err != nil {
-		return nil, err
-	}
-	if _, err := e.st.Reverify(ctx, from.Add(-2*e.cfg.Window), to.Add(2*e.cfg.Window)); err != nil {
-		return nil, fmt.Errorf("recon: %w", err)
+	if whole {
+		if err := e.prepare(ctx, from, to); err != nil {
+			return nil, err
+		}
 	}
 	tariffs := e.lookup()
 	res := &Result{From: from, To: to, Counts: map[Kind]int{}, Steps: map[string]time.Duration{}}
@@ -240,7 +350,11 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(store.LockReconcile)); err != nil {
+		if whole {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(store.LockReconcile)); err != nil {
+				return err
+			}
+		} else if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
 			return err
 		}
 		// The pairs are read through a cursor: plan it for all its rows,
@@ -548,7 +662,7 @@ func (e *Engine) Step(ctx context.Context, now time.Time) (*Result, error) {
 			if end.After(wm) {
 				end = wm
 			}
-			if _, err := e.reconcile(ctx, h, end, "late", nil); err != nil {
+			if _, err := e.reconcile(ctx, h, end, "late", nil, true); err != nil {
 				return nil, err
 			}
 		}
@@ -560,7 +674,7 @@ func (e *Engine) Step(ctx context.Context, now time.Time) (*Result, error) {
 		_, err := tx.Exec(ctx, `INSERT INTO billd.watermark (name, reconciled_to, updated_at) VALUES ($1, $2, now())
 			ON CONFLICT (name) DO UPDATE SET reconciled_to = EXCLUDED.reconciled_to, updated_at = EXCLUDED.updated_at`, watermarkName, target)
 		return err
-	})
+	}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -665,7 +779,19 @@ func (h daySums) write(ctx context.Context, tx pgx.Tx, from, to time.Time) error
 		cnt, bc, ac, ao = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 		ds, do, dc      = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 	)
-	for k, s := range h {
+	// In key order: pieces of one range write their days at once, and
+	// rows taken in one order by all cannot deadlock.
+	keys := slices.SortedFunc(maps.Keys(h), func(a, b dayKey) int {
+		if c := a.day.Compare(b.day); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.gw, b.gw); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.kind), string(b.kind))
+	})
+	for _, k := range keys {
+		s := h[k]
 		if *s == (daySum{}) {
 			continue
 		}
