@@ -25,6 +25,9 @@
 // and docs/decisions.md for why matches are stored apart and what a run
 // costs next to a bare join.
 //
+// Most of these steps are serial in Postgres, so Reconcile judges a long
+// range as pieces at once, on as many connections (Config.Parallel).
+//
 // Reconcile judges a range on demand; Step and Run do it continuously,
 // behind a watermark that trails the clock by a grace period, judging
 // again the hours that late bills arrive in.
