@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/edgebill/edgebill/internal/version"
+	"github.com/edgebill/edgebill/rfc/bill"
 	"github.com/edgebill/edgebill/server/recon"
 	"github.com/edgebill/edgebill/server/report"
 	"github.com/edgebill/edgebill/server/store"
@@ -487,11 +488,15 @@ func parseKey(v string) (ed25519.PublicKey, error) {
 		}
 		v = strings.TrimSpace(string(b))
 	}
-	if b, err := hex.DecodeString(v); err == nil && len(b) == ed25519.PublicKeySize {
-		return b, nil
-	}
-	if b, err := base64.StdEncoding.DecodeString(v); err == nil && len(b) == ed25519.PublicKeySize {
-		return b, nil
+	for _, dec := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString} {
+		if b, err := dec(v); err == nil && len(b) == ed25519.PublicKeySize {
+			// A point, and not one of small order (rfc/bill: no signature
+			// under such a key means anything).
+			if err := bill.CheckPublicKey(b); err != nil {
+				return nil, fmt.Errorf("public key %q: %w", v, err)
+			}
+			return b, nil
+		}
 	}
 	return nil, fmt.Errorf("public key %q: want 32 octets of Ed25519 key as hex (64 digits) or base64, or @FILE", v)
 }

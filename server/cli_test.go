@@ -45,6 +45,10 @@ func TestHelp(t *testing.T) {
 	if code, _, errb := run("gateways", "add", "-database", "postgres://127.0.0.1:1/x", "-id", "g", "-public-key", "zz", "-secret", "s"); code != 1 || !strings.Contains(errb, "public key") {
 		t.Errorf("bad key: %d %s", code, errb)
 	}
+	// 32 zero octets decode to a point of order 4: no key at all.
+	if code, _, errb := run("gateways", "add", "-database", "postgres://127.0.0.1:1/x", "-id", "g", "-public-key", strings.Repeat("00", 32), "-secret", "s"); code != 1 || !strings.Contains(errb, "small order") {
+		t.Errorf("small-order key: %d %s", code, errb)
+	}
 	if code, out, _ := run("version"); code != 0 || !strings.HasPrefix(out, "billd ") {
 		t.Errorf("version: %d %s", code, out)
 	}

@@ -2,6 +2,7 @@ package bill
 
 import (
 	"crypto/sha512"
+	"fmt"
 
 	"filippo.io/edwards25519"
 )
@@ -26,13 +27,14 @@ const SignContext = signContext
 // [S]B = R + [k]A (§5.1.7 allows either) and so refuses, where this
 // accepts, a signature whose R has a small-order component, which only
 // the holder of the private key can make (TestVerifyCofactored). This is
-// the choice ZIP 215 made for Zcash, for the same reasons.
+// the choice ZIP 215 made for Zcash, for the same reasons. A public key of
+// small order is refused (see smallOrder), as no honest key is one.
 func verifyEd25519(pub, msg, sig []byte) bool {
 	if len(pub) != 32 || len(sig) != 64 {
 		return false
 	}
 	var a, r edwards25519.Point
-	if _, err := a.SetBytes(pub); err != nil {
+	if _, err := a.SetBytes(pub); err != nil || smallOrder(&a) {
 		return false
 	}
 	var s, k edwards25519.Scalar
@@ -68,6 +70,33 @@ func verifyEd25519(pub, msg, sig []byte) bool {
 	p.Subtract(&p, &r)
 	p.MultByCofactor(&p)
 	return p.Equal(edwards25519.NewIdentityPoint()) == 1
+}
+
+// smallOrder reports whether [8]p is the identity: p is one of the eight
+// points of small order. A public key that is one "verifies" signatures
+// made without any private key ([8]R = [8]([S]B - [k]A) with S = 0 and R
+// of small order, for every message), so no verifier takes one.
+func smallOrder(p *edwards25519.Point) bool {
+	var q edwards25519.Point
+	return q.MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1
+}
+
+// CheckPublicKey reports whether pub can be a gateway's key: 32 octets
+// that decode to a curve point (RFC 8032 §5.1.3) not of small order.
+// billd refuses to register any other; Verify refuses signatures under
+// one.
+func CheckPublicKey(pub []byte) error {
+	if len(pub) != 32 {
+		return fmt.Errorf("%w: public key of %d octets", ErrKey, len(pub))
+	}
+	var a edwards25519.Point
+	if _, err := a.SetBytes(pub); err != nil {
+		return fmt.Errorf("%w: public key is not a curve point", ErrKey)
+	}
+	if smallOrder(&a) {
+		return fmt.Errorf("%w: public key is a point of small order", ErrKey)
+	}
+	return nil
 }
 
 // canonicalPoint reports whether the 255-bit y of a point encoding is

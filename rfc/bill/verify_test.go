@@ -102,3 +102,51 @@ func TestVerifyAgreesWithCryptoEd25519(t *testing.T) {
 		}
 	}
 }
+
+// FuzzVerify: on any signature a fuzzer can find (it cannot make a
+// torsioned nonce satisfy the equation without the key), the cofactored
+// check agrees with crypto/ed25519, and never panics.
+func FuzzVerify(f *testing.F) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	b := sampleBill()
+	if err := b.Sign(priv); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Signature[:], []byte(pub))
+	f.Add(make([]byte, 64), make([]byte, 32))
+	f.Fuzz(func(t *testing.T, sig, key []byte) {
+		if len(sig) != 64 || len(key) != 32 {
+			return
+		}
+		var buf [len(signContext) + MaxEncodedLen]byte
+		msg := b.signedMessage(buf[:0])
+		got, want := verifyEd25519(key, msg, sig), ed25519.Verify(key, msg, sig)
+		if CheckPublicKey(key) != nil {
+			// No key of small order, though crypto/ed25519 takes some
+			// signatures under one.
+			want = false
+		}
+		if got != want {
+			t.Fatalf("cofactored %v, crypto/ed25519 %v", got, want)
+		}
+	})
+}
+
+// A public key of small order "verifies" a signature made without any
+// key (R of small order, S = 0) under the cofactored equation; it is
+// refused as a key and its signatures are refused.
+func TestSmallOrderKeyRefused(t *testing.T) {
+	b := sampleBill()
+	var zero [32]byte // y = 0: a point of order 4
+	copy(b.Signature[:32], zero[:])
+	if err := b.Verify(zero[:]); err == nil {
+		t.Fatal("Verify accepts a signature under a key of small order")
+	}
+	if err := CheckPublicKey(zero[:]); err == nil {
+		t.Fatal("CheckPublicKey takes a key of small order")
+	}
+	pub, _, _ := ed25519.GenerateKey(nil)
+	if err := CheckPublicKey(pub); err != nil {
+		t.Fatalf("CheckPublicKey refuses a real key: %v", err)
+	}
+}

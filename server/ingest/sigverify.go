@@ -18,10 +18,13 @@ type verifyKey struct {
 }
 
 // newVerifyKey decodes pub as crypto/ed25519 does; nil when it is not
-// a point.
+// a point or is one of small order (as rfc/bill refuses it).
 func newVerifyKey(pub []byte) *verifyKey {
 	if len(pub) != 32 {
 		return nil
+	}
+	if bill.CheckPublicKey(pub) != nil {
+		return nil // not a point, or of small order: no signature verifies
 	}
 	var a edwards25519.Point
 	if _, err := a.SetBytes(pub); err != nil {
