@@ -1,0 +1,6 @@
+-- Bills by stop time, for reconciliation: a pass over a range (a minute
+-- of continuous reconciliation, or one piece of a long range) reads only
+-- the blocks that hold it instead of the whole month's partition. Bills
+-- arrive roughly in stop-time order, which is what BRIN needs; it costs
+-- ingest next to nothing.
+CREATE INDEX bills_stop ON billd.bills USING brin (stop_time) WITH (pages_per_range = 32);
