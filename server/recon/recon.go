@@ -272,6 +272,9 @@ func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, er
 		all.Judged += r.Judged
 	}
 	all.Took = time.Since(start)
+	for _, k := range Kinds {
+		e.m.last.WithLabelValues(string(k)).Set(float64(all.Counts[k]))
+	}
 	return all, nil
 }
 
