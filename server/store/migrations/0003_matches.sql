@@ -21,7 +21,7 @@ CREATE TABLE billd.matches (
 	reconciled_at  timestamptz NOT NULL
 ) PARTITION BY RANGE (period);
 CREATE TABLE billd.matches_default PARTITION OF billd.matches DEFAULT;
-CREATE INDEX matches_period ON billd.matches USING brin (period);
+CREATE INDEX matches_period ON billd.matches USING brin (period) WITH (autosummarize = on);
 
 -- Monthly partitions for the months billd.verdicts already has.
 DO $$

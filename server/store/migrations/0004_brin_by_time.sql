@@ -5,3 +5,9 @@
 -- ingest next to nothing. autosummarize: autovacuum summarizes each block
 -- range as it fills (an unsummarized range is read by every query).
 CREATE INDEX bills_stop ON billd.bills USING brin (stop_time) WITH (pages_per_range = 32, autosummarize = on);
+
+-- The same for the verdicts' BRIN (a partitioned index takes no ALTER
+-- ... SET, so it is made again; it holds only the findings now, and its
+-- partitions' indexes inherit the option).
+DROP INDEX billd.verdicts_period;
+CREATE INDEX verdicts_period ON billd.verdicts USING brin (period) WITH (autosummarize = on);
