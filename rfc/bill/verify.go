@@ -38,6 +38,29 @@ func verifyEd25519(pub, msg, sig []byte) bool {
 		return false
 	}
 	var s, k edwards25519.Scalar
+	if !DecodeSignature(sig, &r, &s) {
+		return false
+	}
+	h := sha512.New()
+	h.Write(sig[:32])
+	h.Write(pub)
+	h.Write(msg)
+	var d [sha512.Size]byte
+	if _, err := k.SetUniformBytes(h.Sum(d[:0])); err != nil {
+		return false
+	}
+	a.Negate(&a)
+	return CofactoredEquation(&k, &a, &s, &r)
+}
+
+// DecodeSignature decodes an Ed25519 signature's R and S (RFC 8032
+// §5.1.7, step 1) into r and s, refusing what crypto/ed25519 refuses: S
+// not below the group order, R not a canonical point encoding. The first
+// half of verifyEd25519, for verifiers that check many at once.
+func DecodeSignature(sig []byte, r *edwards25519.Point, s *edwards25519.Scalar) bool {
+	if len(sig) != 64 {
+		return false
+	}
 	if _, err := s.SetCanonicalBytes(sig[32:]); err != nil {
 		return false
 	}
@@ -56,18 +79,16 @@ func verifyEd25519(pub, msg, sig []byte) bool {
 			return false
 		}
 	}
-	h := sha512.New()
-	h.Write(sig[:32])
-	h.Write(pub)
-	h.Write(msg)
-	var d [sha512.Size]byte
-	if _, err := k.SetUniformBytes(h.Sum(d[:0])); err != nil {
-		return false
-	}
-	a.Negate(&a)
+	return true
+}
+
+// CofactoredEquation reports whether [8]([S]B - [k]A - R) is the
+// identity, given negA = -A: edgebill's signature rule (verifyEd25519),
+// for one signature.
+func CofactoredEquation(k *edwards25519.Scalar, negA *edwards25519.Point, s *edwards25519.Scalar, r *edwards25519.Point) bool {
 	var p edwards25519.Point
-	p.VarTimeDoubleScalarBaseMult(&k, &a, &s) // [S]B - [k]A
-	p.Subtract(&p, &r)
+	p.VarTimeDoubleScalarBaseMult(k, negA, s) // [S]B - [k]A
+	p.Subtract(&p, r)
 	p.MultByCofactor(&p)
 	return p.Equal(edwards25519.NewIdentityPoint()) == 1
 }

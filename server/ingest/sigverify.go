@@ -86,20 +86,6 @@ var (
 	edBase     = edwards25519.NewGeneratorPoint()
 )
 
-// canonicalY reports whether the 255-bit y of a point encoding is below
-// p = 2^255 - 19 (RFC 8032 §5.1.3 decoding, step 1).
-func canonicalY(b []byte) bool {
-	if b[31]&0x7f != 0x7f {
-		return true
-	}
-	for i := 30; i > 0; i-- {
-		if b[i] != 0xff {
-			return true
-		}
-	}
-	return b[0] < 0xed
-}
-
 // prepare decodes the signature's R and S and computes k; false when
 // the signature cannot verify whatever the equation (crypto/ed25519
 // refuses the same: S not below the group order, R not a canonical
@@ -110,28 +96,10 @@ func (v *verifier) prepare(j *sigJob) bool {
 	}
 	n := len(j.enc) - bill.SignatureSize
 	sig := j.enc[n:]
-	if sig[63]&0xe0 != 0 {
-		return false
-	}
-	if _, err := j.s.SetCanonicalBytes(sig[32:]); err != nil {
+	if !bill.DecodeSignature(sig, &j.r, &j.s) {
 		return false
 	}
 	rb := sig[:32]
-	if !canonicalY(rb) {
-		return false
-	}
-	if _, err := j.r.SetBytes(rb); err != nil {
-		return false
-	}
-	if rb[31]&0x80 != 0 {
-		// x = 0 with the sign bit set is no canonical encoding (§5.1.3
-		// step 4); the points with x = 0 are the two with y = ±1.
-		x, _, _, _ := j.r.ExtendedCoordinates()
-		var zero [32]byte
-		if string(x.Bytes()) == string(zero[:]) {
-			return false
-		}
-	}
 	v.h.Reset()
 	v.h.Write(rb)
 	v.h.Write(j.key.enc[:])
@@ -145,13 +113,7 @@ func (v *verifier) prepare(j *sigJob) bool {
 }
 
 // single checks one prepared signature: [8]([S]B - [k]A - R) = 0.
-func single(j *sigJob) bool {
-	var p edwards25519.Point
-	p.VarTimeDoubleScalarBaseMult(&j.k, &j.key.negA, &j.s)
-	p.Subtract(&p, &j.r)
-	p.MultByCofactor(&p)
-	return p.Equal(edIdentity) == 1
-}
+func single(j *sigJob) bool { return bill.CofactoredEquation(&j.k, &j.key.negA, &j.s, &j.r) }
 
 // verify sets ok on each job.
 func (v *verifier) verify(jobs []sigJob) {
