@@ -15,9 +15,7 @@ import (
 	"layeh.com/radius/rfc2866"
 
 	"github.com/edgebill/edgebill/gateway"
-	"github.com/edgebill/edgebill/gateway/billing/billingtest"
 	"github.com/edgebill/edgebill/gateway/billing/journal"
-	"github.com/edgebill/edgebill/internal/radclient"
 	"github.com/edgebill/edgebill/rfc/bill"
 	"github.com/edgebill/edgebill/rfc/radiusx"
 	"github.com/edgebill/edgebill/rfc/radiusx/ebattr"
@@ -363,24 +361,8 @@ func TestTariffFallbacks(t *testing.T) {
 // Interim-Updates go out at the session's interval with the running
 // usage and charge.
 func TestInterimUpdates(t *testing.T) {
-	srv, err := billingtest.NewAccountingServer("s3cret", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	rc, err := radclient.New(radclient.Config{Servers: []radclient.Server{{Addr: srv.Addr(), Secret: "s3cret"}},
-		IRT: 50 * time.Millisecond, MRC: 2, MRD: 300 * time.Millisecond, Sockets: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rc.Close() })
-	j := openJournal(t, "")
 	ctr := newFakeCounters()
-	b, err := New(Config{GatewayID: "gw-1", Journal: j, Counters: ctr, Accounting: rc, Poll: 20 * time.Millisecond,
-		Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, b, _ := accountingBilling(t, true, ctr)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()

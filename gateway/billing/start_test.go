@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgebill/edgebill/gateway"
 	"github.com/edgebill/edgebill/gateway/billing/billingtest"
+	"github.com/edgebill/edgebill/gateway/billing/journal"
 	"github.com/edgebill/edgebill/internal/radclient"
 	"github.com/edgebill/edgebill/rfc/radiusx"
 	"github.com/edgebill/edgebill/rfc/radiusx/ebattr"
@@ -51,24 +52,8 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 // one), Class and the vendor attributes of the interims, the running
 // charge at the open (the session fee) and none of the Stop's counters.
 func TestAccountingStart(t *testing.T) {
-	srv, err := billingtest.NewAccountingServer("s3cret", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	rc, err := radclient.New(radclient.Config{Servers: []radclient.Server{{Addr: srv.Addr(), Secret: "s3cret"}},
-		IRT: 50 * time.Millisecond, MRC: 2, MRD: 300 * time.Millisecond, Sockets: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rc.Close() })
-	j := openJournal(t, "")
 	ctr := newFakeCounters()
-	b, err := New(Config{GatewayID: "gw-1", Journal: j, Counters: ctr, Accounting: rc, Poll: 20 * time.Millisecond,
-		Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, b, j := accountingBilling(t, true, ctr)
 	runBilling(t, b)
 	started := time.Now().Add(-300 * time.Millisecond)
 	s := session(1, tariffSimple, started)
@@ -187,22 +172,7 @@ func (a *blockingAccounter) Account(ctx context.Context, p *radius.Packet) (*rad
 // (it would reach the server after the bill and show the session live).
 func TestAccountingStartBestEffort(t *testing.T) {
 	t.Run("server down", func(t *testing.T) {
-		srv, err := billingtest.NewAccountingServer("s3cret", false) // the port is closed
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := radclient.New(radclient.Config{Servers: []radclient.Server{{Addr: srv.Addr(), Secret: "s3cret"}},
-			IRT: 50 * time.Millisecond, MRC: 2, MRD: 300 * time.Millisecond, Sockets: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rc.Close() })
-		j := openJournal(t, "")
-		b, err := New(Config{GatewayID: "gw-1", Journal: j, Accounting: rc, Poll: 20 * time.Millisecond,
-			Logger: zaptest.NewLogger(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, b, j := accountingBilling(t, false, nil) // the port is closed
 		runBilling(t, b)
 		t0 := time.Now()
 		b.Opened(session(1, tariffSimple, t0))
@@ -246,4 +216,33 @@ func TestAccountingStartBestEffort(t *testing.T) {
 			t.Errorf("sent %d requests, want session 1's Start only", len(acct.sent))
 		}
 	})
+}
+
+// accountingBilling is gw-1's Billing (its journal returned too) sending
+// its Starts and Interim-Updates to a test accounting server, answering
+// if up, else with its port closed; ctr, if not nil, gives the live
+// counts.
+func accountingBilling(t *testing.T, up bool, ctr *fakeCounters) (*billingtest.AccountingServer, *Billing, *journal.Journal) {
+	t.Helper()
+	srv, err := billingtest.NewAccountingServer("s3cret", up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	rc, err := radclient.New(radclient.Config{Servers: []radclient.Server{{Addr: srv.Addr(), Secret: "s3cret"}},
+		IRT: 50 * time.Millisecond, MRC: 2, MRD: 300 * time.Millisecond, Sockets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Close() })
+	j := openJournal(t, "")
+	cfg := Config{GatewayID: "gw-1", Journal: j, Accounting: rc, Poll: 20 * time.Millisecond, Logger: zaptest.NewLogger(t)}
+	if ctr != nil {
+		cfg.Counters = ctr
+	}
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, b, j
 }
