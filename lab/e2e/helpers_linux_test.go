@@ -109,7 +109,7 @@ func waitUp(t *testing.T, ctx context.Context, s *system.System, n int) {
 		// Sessions also counts dials still in discovery, LCP or
 		// authentication, which a fault injected now would refuse.
 		st, err := s.NasdStats(ctx)
-		if err == nil && st.SessionsUp-st.SessionsDwn >= uint64(n) {
+		if err == nil && st.SessionsUp-st.SessionsDown >= uint64(n) {
 			return
 		}
 		select {

@@ -112,14 +112,14 @@ func (s *System) BilldMetrics(ctx context.Context) (Metrics, error) {
 
 // NasdStats are the nasd counters Settle and the reports use.
 type NasdStats struct {
-	Sessions    int    `json:"sessions"`
-	SessionsUp  uint64 `json:"sessions_up"`   // ever reached the network phase
-	SessionsDwn uint64 `json:"sessions_down"` // of those, ended
-	AuthAccept  uint64 `json:"auth_accept"`
-	AuthReject  uint64 `json:"auth_reject"`
-	AcctSent    uint64 `json:"acct_sent"`
-	AcctPending int64  `json:"acct_pending"`
-	AcctFailed  uint64 `json:"acct_failed"`
+	Sessions     int    `json:"sessions"`
+	SessionsUp   uint64 `json:"sessions_up"`   // ever reached the network phase
+	SessionsDown uint64 `json:"sessions_down"` // of those, ended
+	AuthAccept   uint64 `json:"auth_accept"`
+	AuthReject   uint64 `json:"auth_reject"`
+	AcctSent     uint64 `json:"acct_sent"`
+	AcctPending  int64  `json:"acct_pending"`
+	AcctFailed   uint64 `json:"acct_failed"`
 }
 
 // NasdStats reads nasd's /stats.

@@ -225,11 +225,8 @@ var verdictColumns = []string{"period", "kind", "gateway_id", "bill_id", "radacc
 // running the range again completes it).
 func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, error) {
 	from, to = from.UTC(), to.UTC()
-	if !from.Before(to) {
-		return nil, fmt.Errorf("recon: empty range [%v, %v)", from, to)
-	}
 	if e.cfg.Parallel <= 1 || to.Sub(from) <= e.cfg.SplitMin {
-		return e.reconcile(ctx, from, to, "on_demand", nil, true)
+		return e.reconcile(ctx, from, to, "on_demand", nil, true) // an empty range is refused there
 	}
 	start := time.Now()
 	if err := e.prepare(ctx, from, to); err != nil {
