@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -47,24 +48,20 @@ type Config struct {
 	MissingScope string
 	// Instance names this billd in the run log.
 	Instance string
-	// FetchSize is how many pairs are priced per round trip (default 20000).
-	FetchSize int
-	// TempBuffers is the Postgres temp_buffers of the run's own
-	// connection, which holds the matching's temporary tables: about 500
-	// MB per million bills keeps them in memory (default "1GB"; memory is
-	// taken only as used, and given back when the run ends).
-	TempBuffers string
-	// Parallel is how many pieces an on-demand range longer than
-	// SplitMin is cut into and judged at once (default 2, the cores of a
-	// small server; 1 judges every range in one transaction). Most of a
-	// run's steps are serial in Postgres: pieces put them on more cores.
+	// PieceSessions bounds billd's memory in a run: an on-demand range
+	// with more background sessions than this is cut into pieces of
+	// about as many, each judged in its own transaction (default
+	// 1,000,000: a piece holds about 330 MB of rows, and billd's RSS
+	// peaks near 460 MB; 0 keeps the default, -1 never cuts). Smaller
+	// pieces cost time: each re-reads its margins and probes again for
+	// the first bill of each gateway.
+	PieceSessions int
+	// Parallel is how many pieces are judged at once (default 1: one
+	// run already keeps two cores busy reading; more helps only on a
+	// server with more cores).
 	Parallel int
 	// SplitMin is the shortest range Reconcile cuts (default 2h).
 	SplitMin time.Duration
-	// WorkMem is the Postgres work_mem of the run: the sorts and hashes of
-	// a million bills want about 400 MB each to stay off disk (default
-	// "512MB"; a parallel join's workers may each take as much).
-	WorkMem string
 	// Registerer receives the metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }
@@ -82,17 +79,11 @@ func (c *Config) setDefaults() {
 	if c.MissingScope == "" {
 		c.MissingScope = "all"
 	}
-	if c.FetchSize <= 0 {
-		c.FetchSize = 20000
+	if c.Parallel <= 0 {
+		c.Parallel = 1
 	}
-	if c.TempBuffers == "" {
-		c.TempBuffers = "1GB"
-	}
-	if c.WorkMem == "" {
-		c.WorkMem = "512MB"
-	}
-	if c.Parallel == 0 {
-		c.Parallel = 2
+	if c.PieceSessions == 0 {
+		c.PieceSessions = 1_000_000
 	}
 	if c.SplitMin <= 0 {
 		c.SplitMin = 2 * time.Hour
@@ -165,9 +156,15 @@ type Result struct {
 	// those SQL could not find matches; the matches ingest priced are
 	// judged in SQL.
 	Judged int
-	// Steps is how long each step took: delete, chain, match, claim,
-	// matches, missing, pairs (pairs.judge, pairs.copy), days.
+	// Steps is how long each step took, summed over the pieces: delete,
+	// bills (reading them; accts, reading the background sessions at the
+	// same time, and accts.wait, what was left of that), match, judge,
+	// matches and verdicts (writing them), chain (chain.wait: looking up
+	// chain breaks' predecessors while the matches were written),
+	// missing, days.
 	Steps map[string]time.Duration
+	// Pieces is how many pieces the range was judged in.
+	Pieces int
 }
 
 // Total is the number of verdicts written.
@@ -218,14 +215,14 @@ var verdictColumns = []string{"period", "kind", "gateway_id", "bill_id", "radacc
 // in one transaction. Running it again over the same data gives the same
 // verdicts; so does running it over the range cut into pieces.
 //
-// A range of more than SplitMin is cut into Parallel pieces of about as
-// many background sessions each, judged at once on as many connections,
-// each piece in its own transaction (the pieces' verdicts are the
-// range's, as above; a failure leaves the pieces that committed, and
-// running the range again completes it).
+// A range of more than SplitMin with more than PieceSessions background
+// sessions is cut into pieces of about PieceSessions each, judged
+// Parallel at a time, each piece in its own transaction (the pieces'
+// verdicts are the range's, as above; a failure leaves the pieces that
+// committed, and running the range again completes it).
 func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, error) {
 	from, to = from.UTC(), to.UTC()
-	if e.cfg.Parallel <= 1 || to.Sub(from) <= e.cfg.SplitMin {
+	if e.cfg.PieceSessions < 0 || to.Sub(from) <= e.cfg.SplitMin {
 		return e.reconcile(ctx, from, to, "on_demand", nil, true) // an empty range is refused there
 	}
 	start := time.Now()
@@ -244,15 +241,24 @@ func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, er
 		return nil, fmt.Errorf("recon: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(store.LockReconcile))
-	cuts, err := e.cuts(ctx, conn, from, to, e.cfg.Parallel)
+	cuts, err := e.cuts(ctx, conn, from, to)
 	if err != nil {
 		return nil, err
 	}
 	res := make([]*Result, len(cuts)-1)
 	errs := make([]error, len(cuts)-1)
+	sem := make(chan struct{}, e.cfg.Parallel)
 	var wg sync.WaitGroup
 	for i := range res {
-		wg.Go(func() { res[i], errs[i] = e.reconcile(ctx, cuts[i], cuts[i+1], "on_demand", nil, false) })
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res[i], errs[i] = e.reconcile(ctx, cuts[i], cuts[i+1], "on_demand", nil, false)
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -264,10 +270,11 @@ func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, er
 			all.Counts[k] += n
 		}
 		for k, d := range r.Steps {
-			all.Steps[k] = max(all.Steps[k], d) // wall time: the pieces run at once
+			all.Steps[k] += d
 		}
 		all.Judged += r.Judged
 	}
+	all.Pieces = len(res)
 	all.Took = time.Since(start)
 	for _, k := range Kinds {
 		e.m.last.WithLabelValues(string(k)).Set(float64(all.Counts[k]))
@@ -275,27 +282,40 @@ func (e *Engine) Reconcile(ctx context.Context, from, to time.Time) (*Result, er
 	return all, nil
 }
 
-// cuts splits [from, to) into at most n pieces of about as many
-// background sessions each (by their end, through billd's index on
-// radacct), falling back to equal times where radacct has none.
-func (e *Engine) cuts(ctx context.Context, conn *pgx.Conn, from, to time.Time, n int) ([]time.Time, error) {
-	var total int64
+// cuts splits [from, to) into pieces of about PieceSessions background
+// sessions each (by their end): a count says how many pieces, a sample of
+// radacct's blocks where to cut them. Pieces need not be equal, only
+// bounded near PieceSessions.
+func (e *Engine) cuts(ctx context.Context, conn *pgx.Conn, from, to time.Time) ([]time.Time, error) {
+	var est int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM public.radacct WHERE COALESCE(acctstoptime, acctupdatetime, acctstarttime) >= $1
-		AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $2`, from, to).Scan(&total); err != nil {
-		return nil, fmt.Errorf("recon: %w", err)
+		AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $2`, from, to).Scan(&est); err != nil {
+		return nil, fmt.Errorf("recon: cuts: %w", err)
+	}
+	n := (est + e.cfg.PieceSessions - 1) / e.cfg.PieceSessions
+	if n <= 1 {
+		return []time.Time{from, to}, nil
+	}
+	// About 20,000 rows of the sample per piece boundary's worth of
+	// precision, at most the whole table.
+	pct := min(100, 100*float64(20_000*n)/float64(est))
+	fr := make([]float64, n-1)
+	for i := range fr {
+		fr[i] = float64(i+1) / float64(n)
+	}
+	var at []time.Time
+	if err := conn.QueryRow(ctx, `SELECT COALESCE(percentile_disc($3::float8[]) WITHIN GROUP (ORDER BY e), '{}')
+		FROM (SELECT COALESCE(acctstoptime, acctupdatetime, acctstarttime) AS e
+			FROM public.radacct TABLESAMPLE SYSTEM ($4)
+			WHERE COALESCE(acctstoptime, acctupdatetime, acctstarttime) >= $1
+				AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $2) s`,
+		from, to, fr, pct).Scan(&at); err != nil {
+		return nil, fmt.Errorf("recon: cuts: %w", err)
 	}
 	cuts := []time.Time{from}
-	for i := 1; i < n; i++ {
-		t := from.Add(to.Sub(from) * time.Duration(i) / time.Duration(n))
-		if total >= int64(n) {
-			if err := conn.QueryRow(ctx, `SELECT COALESCE(acctstoptime, acctupdatetime, acctstarttime) FROM public.radacct
-				WHERE COALESCE(acctstoptime, acctupdatetime, acctstarttime) >= $1 AND COALESCE(acctstoptime, acctupdatetime, acctstarttime) < $2
-				ORDER BY COALESCE(acctstoptime, acctupdatetime, acctstarttime) OFFSET $3 LIMIT 1`, from, to, total*int64(i)/int64(n)).Scan(&t); err != nil {
-				return nil, fmt.Errorf("recon: %w", err)
-			}
-		}
-		if t.After(cuts[len(cuts)-1]) && t.Before(to) {
-			cuts = append(cuts, t.UTC())
+	for _, t := range at {
+		if t = t.UTC(); t.After(cuts[len(cuts)-1]) && t.Before(to) {
+			cuts = append(cuts, t)
 		}
 	}
 	return append(cuts, to), nil
@@ -334,7 +354,7 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 		}
 	}
 	tariffs := e.lookup()
-	res := &Result{From: from, To: to, Counts: map[Kind]int{}, Steps: map[string]time.Duration{}}
+	res := &Result{From: from, To: to, Counts: map[Kind]int{}, Steps: map[string]time.Duration{}, Pieces: 1}
 	mark := time.Now()
 	step := func(name string) {
 		now := time.Now()
@@ -344,22 +364,26 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 	now := time.Now().UTC()
 	win := e.cfg.Window
 
-	conn, err := e.st.Conn(ctx, map[string]string{"temp_buffers": e.cfg.TempBuffers, "work_mem": e.cfg.WorkMem})
+	conn, err := e.st.Conn(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("recon: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	// The background sessions are read on a second connection while this
+	// one reads the bills: two backends, two cores.
+	side, err := e.st.Conn(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("recon: %w", err)
+	}
+	defer side.Close(context.WithoutCancel(ctx))
+	rows := 0 // read from both sides
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if whole {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(store.LockReconcile)); err != nil {
 				return err
 			}
-		} else if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
-			return err
 		}
-		// The pairs are read through a cursor: plan it for all its rows,
-		// not for the first tenth.
-		if _, err := tx.Exec(ctx, `SET LOCAL cursor_tuple_fraction = 1.0; SET LOCAL jit = off`); err != nil {
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
 			return err
 		}
 		step("begin")
@@ -368,48 +392,105 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 			return fmt.Errorf("recon: delete: %w", err)
 		}
 		step("delete")
-		// Hash joins only: on a large range the planner at times prefers
-		// a nested loop probing the bills' index once per background
-		// session, several times slower and never parallel.
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+
+		// Bills within 2*Window and background sessions ending within
+		// 3*Window of the range take part in the decisions, so the
+		// verdicts of a range do not depend on how the range was cut.
+		w := win.Microseconds()
+		m := &matcher{from: from.UnixMicro(), to: to.UnixMicro(), window: w}
+		type loaded struct {
+			a    *accts
+			took time.Duration
+			err  error
+		}
+		acctsc := make(chan loaded, 1)
+		go func() {
+			t := time.Now()
+			a, err := loadAccts(ctx, side, m.from-3*w, m.to+3*w)
+			acctsc <- loaded{a, time.Since(t), err}
+		}()
+		m.b, err = loadBills(ctx, tx, m.from-2*w, m.to+2*w, estimate(ctx, tx, sqlBills, fromMicros(m.from-2*w), fromMicros(m.to+2*w)))
+		if err != nil {
+			<-acctsc
 			return err
 		}
-		if _, err := tx.Exec(ctx, sqlBest, from, to, win); err != nil {
-			return fmt.Errorf("recon: matching: %w", err)
+		step("bills")
+		rows = len(m.b.rows)
+		m.chain()
+		l := <-acctsc
+		if l.err != nil {
+			return l.err
 		}
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = on; ANALYZE recon_best`); err != nil {
-			return err
-		}
+		m.a = l.a
+		rows += len(m.a.rows)
+		res.Steps["accts"] = l.took
+		step("accts.wait")
+		// The chain breaks' predecessors are looked up on the second
+		// connection while this one writes the matches.
+		probes := make(chan chainProbe, 1)
+		go func() { probes <- probeChain(ctx, side, m) }()
+		m.match()
 		step("match")
-		if err := days.scan(tx.Query(ctx, sqlChain, from, to, now))(1, res.Counts); err != nil {
+		// Judging (Go) runs alongside the writes (Postgres): the missing
+		// bills first, which need only the claims, then the matches as
+		// judge finds them, streamed into COPY.
+		chunks := make(chan []matchRow, 16)
+		judged := make(chan *judgement, 1)
+		go func() { judged <- e.judge(m, now, tariffs, chunks) }()
+		var jd *judgement
+		defer func() {
+			if jd == nil { // an early return: let judge finish before m goes
+				for range chunks {
+				}
+				<-judged
+			}
+		}()
+		var ids []int64
+		var why []string
+		for i := range m.a.rows {
+			a := &m.a.rows[i]
+			if a.closed && m.in(a.end) && a.claims == 0 {
+				ids = append(ids, a.id)
+				if a.weak {
+					why = append(why, "only bills that are not verified or repeat a chain place claim it")
+				} else {
+					why = append(why, "")
+				}
+			}
+		}
+		if len(ids) > 0 {
+			if err := days.scan(tx.Query(ctx, sqlMissing, now, ids, why, e.cfg.MissingScope, from, to, 2*win))(1, res.Counts); err != nil {
+				return fmt.Errorf("recon: missing: %w", err)
+			}
+		}
+		step("missing")
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, &matchCopy{m: m, chunks: chunks, at: now.UnixMicro()},
+			`COPY billd.matches (period, gateway_id, bill_id, radacctid, charge, octets, reconciled_at) FROM STDIN (FORMAT binary)`); err != nil {
+			return fmt.Errorf("recon: write matches: %w", err)
+		}
+		jd = <-judged
+		for k, n := range jd.counts {
+			res.Counts[k] += n
+		}
+		res.Judged = jd.judged
+		days.add(jd.days)
+		res.Steps["judge"] = jd.took
+		step("matches")
+		pr := <-probes
+		if pr.err != nil {
+			return fmt.Errorf("recon: chain: %w", pr.err)
+		}
+		step("chain.wait")
+		if err := days.scan(tx.Query(ctx, sqlChain, now, pr.gw, pr.id, pr.stop, pr.seq, pr.pseq, pr.phash))(1, res.Counts); err != nil {
 			return fmt.Errorf("recon: chain: %w", err)
 		}
 		step("chain")
-		if _, err := tx.Exec(ctx, sqlClaims, from, to); err != nil {
-			return fmt.Errorf("recon: claims: %w", err)
+		if len(jd.verdicts.recs) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, verdictColumns, &jd.verdicts); err != nil {
+				return fmt.Errorf("recon: write verdicts: %w", err)
+			}
 		}
-		if _, err := tx.Exec(ctx, sqlWin); err != nil {
-			return fmt.Errorf("recon: claims: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `ANALYZE recon_claims; ANALYZE recon_win`); err != nil {
-			return err
-		}
-		step("claim")
-		if _, err := tx.Exec(ctx, sqlMatches, from, to, now); err != nil {
-			return fmt.Errorf("recon: matches: %w", err)
-		}
-		if err := days.scan(tx.Query(ctx, sqlMatchSums, from, to))(1, res.Counts); err != nil {
-			return fmt.Errorf("recon: matches: %w", err)
-		}
-		step("matches")
-		if err := days.scan(tx.Query(ctx, sqlMissing, from, to, now, e.cfg.MissingScope, 2*win))(1, res.Counts); err != nil {
-			return fmt.Errorf("recon: missing: %w", err)
-		}
-		step("missing")
-		if err := e.judgePairs(ctx, tx, from, to, now, tariffs, res, days); err != nil {
-			return err
-		}
-		step("pairs")
+		step("verdicts")
 		if err := days.write(ctx, tx, from, to); err != nil {
 			return fmt.Errorf("recon: daily summary: %w", err)
 		}
@@ -428,6 +509,12 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 		return nil
 	})
 	step("commit")
+	if rows > 200_000 {
+		// A large run's rows go back to the system now, not when the
+		// collector gets round to it: the next large run would otherwise
+		// stack its rows on this one's.
+		debug.FreeOSMemory()
+	}
 	if err != nil {
 		e.m.errors.Inc()
 		return nil, err
@@ -441,90 +528,136 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 	return res, nil
 }
 
-func (e *Engine) judgePairs(ctx context.Context, tx pgx.Tx, from, to, now time.Time, tariffs Tariffs, res *Result, days daySums) error {
-	if _, err := tx.Exec(ctx, sqlJudge, from, to); err != nil {
-		return fmt.Errorf("recon: pairs: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `ANALYZE recon_judge`); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, sqlPairs); err != nil {
-		return fmt.Errorf("recon: pairs: %w", err)
-	}
-	fetch := fmt.Sprintf("FETCH %d FROM recon_pairs", e.cfg.FetchSize)
-	var (
-		p   Pair
-		src verdictSource
-		// Scan targets for the background side, NULL when unmatched;
-		// pgtype values, so scanning allocates nothing for them.
-		radID               pgtype.Int8
-		acctStart, acctStop pgtype.Timestamptz
-		acctOpen            pgtype.Bool
-		acctSecs, aIn, aOut pgtype.Int8
-	)
-	var tJudge, tCopy time.Duration
-	defer func() {
-		res.Steps["pairs.judge"] += tJudge
-		res.Steps["pairs.copy"] += tCopy
-	}()
-	// A bill Judge finds a match (one SQL could not judge: its tariff was
-	// not known to ingest, say) is written as a pair, like the others.
-	var matches [][]any
-	for {
-		rows, err := tx.Query(ctx, fetch)
-		if err != nil {
-			return fmt.Errorf("recon: fetch: %w", err)
-		}
-		src.reset()
-		matches = matches[:0]
-		fetched := 0
-		for rows.Next() {
-			fetched++
-			res.Judged++
-			if err := rows.Scan(&p.GatewayID, &p.BillID, &p.Period, &p.UserName, &p.Status, &p.DupReason,
-				&p.BillStart, &p.BillMs, &p.BillIn, &p.BillOut, &p.BillCharge, &p.TariffID, &p.TariffVersion,
-				&radID, &acctStart, &acctStop, &acctOpen, &acctSecs, &aIn, &aOut); err != nil {
-				rows.Close()
-				return fmt.Errorf("recon: pairs: %w", err)
-			}
-			tj := time.Now()
-			p.BillStop = p.Period
-			p.Matched = radID.Valid
-			p.RadacctID, p.AcctStart, p.AcctStop = radID.Int64, acctStart.Time, acctStop.Time
-			p.AcctOpen = acctOpen.Valid && acctOpen.Bool
-			p.AcctSeconds, p.AcctIn, p.AcctOut = acctSecs.Int64, aIn.Int64, aOut.Int64
-			v := Judge(&p, e.cfg.Tolerance, tariffs)
-			res.Counts[v.Kind]++
-			days.addVerdict(&p, &v)
-			if v.Kind == Match {
-				matches = append(matches, []any{p.Period, p.GatewayID, p.BillID, p.RadacctID, p.BillCharge, p.BillIn + p.BillOut, now})
-			} else {
-				src.add(&p, &v, now)
-			}
-			tJudge += time.Since(tj)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("recon: pairs: %w", err)
-		}
-		tc := time.Now()
-		if len(src.recs) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, verdictColumns, &src); err != nil {
-				return fmt.Errorf("recon: write verdicts: %w", err)
-			}
-		}
-		if len(matches) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "matches"}, matchColumns, pgx.CopyFromRows(matches)); err != nil {
-				return fmt.Errorf("recon: write matches: %w", err)
-			}
-		}
-		tCopy += time.Since(tc)
-		if fetched < e.cfg.FetchSize {
-			break
+// chainProbe is the bills of a range the matcher found odd in their
+// gateway's chain, and the bill before each in the whole table (its
+// sequence, 0 if none, and its hash).
+type chainProbe struct {
+	gw        []string
+	id        [][]byte
+	stop      []time.Time
+	seq, pseq []int64
+	phash     [][]byte
+	err       error
+}
+
+// probeChain looks up, for each odd bill of the range, the bill before it
+// by sequence in the whole table: a bill the range does not hold may sit
+// between two it does. An index probe each; they are few.
+func probeChain(ctx context.Context, q querier, m *matcher) chainProbe {
+	var p chainProbe
+	for i := range m.b.rows {
+		b := &m.b.rows[i]
+		if b.odd && !b.seqDup && m.in(b.stop) {
+			p.gw, p.id, p.stop, p.seq = append(p.gw, m.b.gws.names[b.gw]), append(p.id, m.b.blob.bytes(b.id)), append(p.stop, fromMicros(b.stop)), append(p.seq, b.seq)
 		}
 	}
-	_, err := tx.Exec(ctx, `CLOSE recon_pairs`)
-	return err
+	p.pseq, p.phash = make([]int64, len(p.gw)), make([][]byte, len(p.gw))
+	if len(p.gw) == 0 {
+		return p
+	}
+	rows, err := q.Query(ctx, sqlChainProbe, p.gw, p.seq)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var seq int64
+		var hash []byte
+		if p.err = rows.Scan(&i, &seq, &hash); p.err != nil {
+			return p
+		}
+		if i < 1 || i > len(p.gw) {
+			p.err = fmt.Errorf("probe %d of %d", i, len(p.gw))
+			return p
+		}
+		p.pseq[i-1], p.phash[i-1] = seq, hash
+	}
+	p.err = rows.Err()
+	return p
+}
+
+// judgement is what judge made of a run's bills.
+type judgement struct {
+	counts   map[Kind]int
+	judged   int // through Judge
+	days     daySums
+	verdicts verdictSource // every verdict but the matches
+	took     time.Duration
+}
+
+// judge gives every bill of the range its verdict: the pairs that are
+// matches from ingest's price alone (nearly all) directly, the others
+// through Judge and rfc/tariff. It sends the matches to out, for
+// billd.matches, a chunk at a time, and closes it.
+func (e *Engine) judge(m *matcher, now time.Time, tariffs Tariffs, out chan<- []matchRow) *judgement {
+	start := time.Now()
+	defer close(out)
+	j := &judgement{counts: map[Kind]int{}, days: daySums{}}
+	var p Pair
+	const chunk = 4096
+	pairs := make([]matchRow, 0, chunk)
+	emit := func(r matchRow) {
+		pairs = append(pairs, r)
+		if len(pairs) == chunk {
+			out <- pairs
+			pairs = make([]matchRow, 0, chunk)
+		}
+	}
+	// The daily sums of the matches, by day and gateway: the same few
+	// keys over and over, found without making a time for each.
+	type sumKey struct {
+		day int64
+		gw  int32
+	}
+	sums := map[sumKey]*daySum{}
+	const day = int64(24 * time.Hour / time.Microsecond)
+	for i := range m.b.rows {
+		b := &m.b.rows[i]
+		if !m.in(b.stop) {
+			continue
+		}
+		if b.best >= 0 && b.status == m.b.verified && !b.seqDup {
+			if a := &m.a.rows[b.best]; (a.claims == 1 || int(a.win) == i) && m.same(b, a) {
+				emit(matchRow{bill: int32(i), acct: b.best})
+				k := sumKey{b.stop - ((b.stop%day)+day)%day, b.gw}
+				s := sums[k]
+				if s == nil {
+					s = &daySum{}
+					sums[k] = s
+				}
+				s.n++
+				s.billCharge += b.charge
+				s.acctCharge += b.charge
+				s.acctOctets += b.in + b.out
+				continue
+			}
+		}
+		m.pair(i, &p)
+		j.judged++
+		v := Judge(&p, e.cfg.Tolerance, tariffs)
+		j.counts[v.Kind]++
+		j.days.addVerdict(&p, &v)
+		if v.Kind == Match {
+			emit(matchRow{bill: int32(i), acct: b.best})
+		} else {
+			j.verdicts.add(&p, &v, now)
+		}
+	}
+	if len(pairs) > 0 {
+		out <- pairs
+	}
+	for k, s := range sums {
+		d := j.days.get(dayKey{fromMicros(k.day), m.b.gws.names[k.gw], Match})
+		d.n += s.n
+		d.billCharge += s.billCharge
+		d.acctCharge += s.acctCharge
+		d.acctOctets += s.acctOctets
+		j.counts[Match] += int(s.n)
+	}
+	j.took = time.Since(start)
+	return j
 }
 
 // verdictRec is one row of billd.verdicts as COPY writes it, in
@@ -718,6 +851,7 @@ type daySum struct {
 type daySums map[dayKey]*daySum
 
 func (h daySums) get(k dayKey) *daySum {
+	k.day = k.day.UTC() // one key for one day, however the time was made (pgx gives Local)
 	s := h[k]
 	if s == nil {
 		s = &daySum{}
@@ -755,6 +889,20 @@ func (h daySums) scan(rows pgx.Rows, err error) func(sign int64, counts map[Kind
 			}
 		}
 		return rows.Err()
+	}
+}
+
+// add adds the sums of t.
+func (h daySums) add(t daySums) {
+	for k, d := range t {
+		s := h.get(k)
+		s.n += d.n
+		s.billCharge += d.billCharge
+		s.acctCharge += d.acctCharge
+		s.acctOctets += d.acctOctets
+		s.diffSeconds += d.diffSeconds
+		s.diffOctets += d.diffOctets
+		s.diffCharge += d.diffCharge
 	}
 }
 

@@ -242,7 +242,10 @@ func (f *fixture) plant() map[string]string {
 }
 
 func (f *fixture) engine() *recon.Engine {
-	e, err := recon.New(f.st, recon.Config{Tolerance: recon.Tolerance{Seconds: 2, Octets: 1000}}, zaptest.NewLogger(f.t))
+	// Pieces of a few sessions: the 3 h range is judged in pieces, which
+	// must give the verdicts a single run gives.
+	e, err := recon.New(f.st, recon.Config{Tolerance: recon.Tolerance{Seconds: 2, Octets: 1000}, PieceSessions: 4, Parallel: 2},
+		zaptest.NewLogger(f.t))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -376,19 +379,33 @@ func TestReconcilePlantedCases(t *testing.T) {
 	if diff := cmp.Diff(got, f.verdicts()); diff != "" {
 		t.Fatalf("re-run differs (-first +second):\n%s", diff)
 	}
+	if res.Pieces < 2 {
+		t.Errorf("the 3 h range was judged in %d piece(s); want several (PieceSessions 4)", res.Pieces)
+	}
+	// In one piece, one transaction: the same verdicts.
+	one, err := recon.New(f.st, recon.Config{Tolerance: recon.Tolerance{Seconds: 2, Octets: 1000}, PieceSessions: -1}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := one.Reconcile(ctx, from, to); err != nil || r.Pieces != 1 {
+		t.Fatalf("one piece: %v, %+v", err, r)
+	}
+	if diff := cmp.Diff(got, f.verdicts()); diff != "" {
+		t.Fatalf("one piece differs (-pieces +one):\n%s", diff)
+	}
 	// Priced at ingest (bills.self_charge, as ingest fills it), the
-	// matches are judged in SQL and only the others in Go: the same
-	// verdicts.
+	// matches are found from that price alone and only the others go
+	// through Judge and rfc/tariff: the same verdicts.
 	f.priceAtIngest()
 	res2, err := e.Reconcile(ctx, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, f.verdicts()); diff != "" {
-		t.Fatalf("judged in SQL differs (-in Go +in SQL):\n%s", diff)
+		t.Fatalf("matched from ingest's price differs (-Judge +ingest's price):\n%s", diff)
 	}
 	if nonMatch := res2.Total() - res2.Counts[recon.Match] - res2.Counts[recon.ChainGap] - res2.Counts[recon.MissingBill]; res2.Judged != nonMatch || res.Judged <= res2.Judged {
-		t.Errorf("judged in Go: %d bills unpriced, %d priced at ingest (want the %d bills that are not matches)", res.Judged, res2.Judged, nonMatch)
+		t.Errorf("through Judge: %d bills unpriced, %d priced at ingest (want the %d bills that are not matches)", res.Judged, res2.Judged, nonMatch)
 	}
 	// Cut in pieces at awkward places: the same verdicts.
 	for _, cut := range []time.Duration{7*time.Minute + 30*time.Second, 61 * time.Minute} {
