@@ -69,12 +69,13 @@ metric() {
 	awk -v u="$2" '/^Benchmark/ { for (i = 2; i <= NF; i++) if ($i == u) { print $(i-1); exit } }' "$1"
 }
 
-# bench NAME PKG BENCH ENV...: one benchmark run, its output kept.
+# bench NAME PKG BENCH RUNS ENV...: a benchmark run RUNS times (its
+# -benchtime), its output kept.
 bench() {
-	local name=$1 pkg=$2 re=$3
-	shift 3
+	local name=$1 pkg=$2 re=$3 runs=$4
+	shift 4
 	echo "== $name: go test -bench '$re' $pkg" >&2
-	if ! env "$@" go test -count=1 -run '^$' -bench "$re" -benchtime 1x -timeout 90m "$pkg" >"$logs/$name.txt" 2>&1; then
+	if ! env "$@" go test -count=1 -run '^$' -bench "$re" -benchtime "$runs" -timeout 90m "$pkg" >"$logs/$name.txt" 2>&1; then
 		grep -v '^        ' "$logs/$name.txt" | tail -40 >&2
 		echo "bench-system: $name failed (the daemons' logs are cut above; rerun the go test line to see them)" >&2
 		return 1
@@ -82,9 +83,9 @@ bench() {
 	grep -E '^(Benchmark|    [a-z_]+\.go:[0-9]+:)' "$logs/$name.txt" | sed 's/^/   /' >&2 || true
 }
 
-bench setup ./lab/e2e '^BenchmarkSessionSetup$' EDGEBILL_BENCH_DIALS="$dials"
-bench ingest ./server/ '^BenchmarkRadclientPeers$' EDGEBILL_BENCH_BILLS="$bills"
-bench recon ./server/recon/ '^BenchmarkReconcile$' EDGEBILL_BENCH_SESSIONS="$sessions"
+bench setup ./lab/e2e '^BenchmarkSessionSetup$' 1x EDGEBILL_BENCH_DIALS="$dials"
+bench ingest ./server/ '^BenchmarkRadclientPeers$' 1x EDGEBILL_BENCH_BILLS="$bills"
+bench recon ./server/recon/ '^BenchmarkReconcile$' 3x EDGEBILL_BENCH_SESSIONS="$sessions"
 
 s_ours=$(metric "$logs/setup.txt" dial-sessions/s)
 s_peer=$(metric "$logs/setup.txt" radclient-access/s)

@@ -364,14 +364,16 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 	now := time.Now().UTC()
 	win := e.cfg.Window
 
-	conn, err := e.st.Conn(ctx, nil)
+	// Days are UTC days, in SQL (date_trunc) as in Go.
+	utc := map[string]string{"timezone": "UTC"}
+	conn, err := e.st.Conn(ctx, utc)
 	if err != nil {
 		return nil, fmt.Errorf("recon: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	// The background sessions are read on a second connection while this
 	// one reads the bills: two backends, two cores.
-	side, err := e.st.Conn(ctx, nil)
+	side, err := e.st.Conn(ctx, utc)
 	if err != nil {
 		return nil, fmt.Errorf("recon: %w", err)
 	}
@@ -425,47 +427,45 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 		rows += len(m.a.rows)
 		res.Steps["accts"] = l.took
 		step("accts.wait")
-		// The chain breaks' predecessors are looked up on the second
-		// connection while this one writes the matches.
-		probes := make(chan chainProbe, 1)
-		go func() { probes <- probeChain(ctx, side, m) }()
+		// The second connection looks up what the chain and missing
+		// verdicts need while this one writes the matches; judging (Go)
+		// runs alongside too, its matches streamed into COPY.
+		missc := make(chan missingSet, 1)
+		sidec := make(chan *sideResult, 1)
+		go func() { sidec <- e.side(ctx, side, m, missc, now, from, to) }()
+		sent := false
+		var sr *sideResult
+		defer func() { // an early return: let the goroutines finish before m goes
+			if !sent {
+				close(missc)
+			}
+			if sr == nil {
+				<-sidec
+			}
+		}()
 		m.match()
 		step("match")
-		// Judging (Go) runs alongside the writes (Postgres): the missing
-		// bills first, which need only the claims, then the matches as
-		// judge finds them, streamed into COPY.
+		missc <- m.missing()
+		sent = true
 		chunks := make(chan []matchRow, 16)
 		judged := make(chan *judgement, 1)
 		go func() { judged <- e.judge(m, now, tariffs, chunks) }()
 		var jd *judgement
 		defer func() {
-			if jd == nil { // an early return: let judge finish before m goes
+			if jd == nil {
 				for range chunks {
 				}
 				<-judged
 			}
 		}()
-		var ids []int64
-		var why []string
-		for i := range m.a.rows {
-			a := &m.a.rows[i]
-			if a.closed && m.in(a.end) && a.claims == 0 {
-				ids = append(ids, a.id)
-				if a.weak {
-					why = append(why, "only bills that are not verified or repeat a chain place claim it")
-				} else {
-					why = append(why, "")
-				}
-			}
+		// Straight into the month's partition when the range lies in one:
+		// Postgres routes no rows.
+		into := "billd.matches"
+		if last := to.Add(-time.Microsecond); last.Year() == from.Year() && last.Month() == from.Month() {
+			into = store.Schema + "." + store.PartitionName("matches", from)
 		}
-		if len(ids) > 0 {
-			if err := days.scan(tx.Query(ctx, sqlMissing, now, ids, why, e.cfg.MissingScope, from, to, 2*win))(1, res.Counts); err != nil {
-				return fmt.Errorf("recon: missing: %w", err)
-			}
-		}
-		step("missing")
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, &matchCopy{m: m, chunks: chunks, at: now.UnixMicro()},
-			`COPY billd.matches (period, gateway_id, bill_id, radacctid, charge, octets, reconciled_at) FROM STDIN (FORMAT binary)`); err != nil {
+			`COPY `+into+` (period, gateway_id, bill_id, radacctid, charge, octets, reconciled_at) FROM STDIN (FORMAT binary)`); err != nil {
 			return fmt.Errorf("recon: write matches: %w", err)
 		}
 		jd = <-judged
@@ -476,18 +476,29 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 		days.add(jd.days)
 		res.Steps["judge"] = jd.took
 		step("matches")
-		pr := <-probes
-		if pr.err != nil {
-			return fmt.Errorf("recon: chain: %w", pr.err)
+		sr = <-sidec
+		if sr.err != nil {
+			return sr.err
 		}
-		step("chain.wait")
-		if err := days.scan(tx.Query(ctx, sqlChain, now, pr.gw, pr.id, pr.stop, pr.seq, pr.pseq, pr.phash))(1, res.Counts); err != nil {
-			return fmt.Errorf("recon: chain: %w", err)
+		for k, n := range sr.counts {
+			res.Counts[k] += n
 		}
-		step("chain")
+		days.add(sr.days)
+		res.Steps["side"] = sr.took
+		step("side.wait")
 		if len(jd.verdicts.recs) > 0 {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, verdictColumns, &jd.verdicts); err != nil {
 				return fmt.Errorf("recon: write verdicts: %w", err)
+			}
+		}
+		if len(sr.chain) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, chainColumns, pgx.CopyFromRows(sr.chain)); err != nil {
+				return fmt.Errorf("recon: write chain verdicts: %w", err)
+			}
+		}
+		if len(sr.missing) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"billd", "verdicts"}, missingColumns, pgx.CopyFromRows(sr.missing)); err != nil {
+				return fmt.Errorf("recon: write missing verdicts: %w", err)
 			}
 		}
 		step("verdicts")
@@ -526,56 +537,6 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 		e.m.last.WithLabelValues(string(k)).Set(float64(res.Counts[k]))
 	}
 	return res, nil
-}
-
-// chainProbe is the bills of a range the matcher found odd in their
-// gateway's chain, and the bill before each in the whole table (its
-// sequence, 0 if none, and its hash).
-type chainProbe struct {
-	gw        []string
-	id        [][]byte
-	stop      []time.Time
-	seq, pseq []int64
-	phash     [][]byte
-	err       error
-}
-
-// probeChain looks up, for each odd bill of the range, the bill before it
-// by sequence in the whole table: a bill the range does not hold may sit
-// between two it does. An index probe each; they are few.
-func probeChain(ctx context.Context, q querier, m *matcher) chainProbe {
-	var p chainProbe
-	for i := range m.b.rows {
-		b := &m.b.rows[i]
-		if b.odd && !b.seqDup && m.in(b.stop) {
-			p.gw, p.id, p.stop, p.seq = append(p.gw, m.b.gws.names[b.gw]), append(p.id, m.b.blob.bytes(b.id)), append(p.stop, fromMicros(b.stop)), append(p.seq, b.seq)
-		}
-	}
-	p.pseq, p.phash = make([]int64, len(p.gw)), make([][]byte, len(p.gw))
-	if len(p.gw) == 0 {
-		return p
-	}
-	rows, err := q.Query(ctx, sqlChainProbe, p.gw, p.seq)
-	if err != nil {
-		p.err = err
-		return p
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var i int
-		var seq int64
-		var hash []byte
-		if p.err = rows.Scan(&i, &seq, &hash); p.err != nil {
-			return p
-		}
-		if i < 1 || i > len(p.gw) {
-			p.err = fmt.Errorf("probe %d of %d", i, len(p.gw))
-			return p
-		}
-		p.pseq[i-1], p.phash[i-1] = seq, hash
-	}
-	p.err = rows.Err()
-	return p
 }
 
 // judgement is what judge made of a run's bills.
