@@ -28,9 +28,16 @@ const pgEpochMicros = 946_684_800_000_000
 type ref struct{ off, n uint32 }
 
 // blob holds one side's variable-length octets.
-type blob struct{ b []byte }
+type blob struct {
+	b    []byte
+	full bool // 4 GiB reached: put stores no more
+}
 
 func (x *blob) put(v []byte) ref {
+	if x.full || len(x.b)+len(v) > math.MaxUint32 {
+		x.full = true
+		return ref{}
+	}
 	r := ref{uint32(len(x.b)), uint32(len(v))}
 	x.b = grow(x.b, len(v))
 	x.b = append(x.b, v...)
@@ -66,11 +73,25 @@ func estimate(ctx context.Context, q querier, sql string, args ...any) int {
 		return 0
 	}
 	n := plan[0].Plan.Rows
-	if n < 0 || n > 1<<28 {
+	if n < 0 {
 		return 0
 	}
-	return int(n) + int(n)/8
+	// Room for what the planner expects, and an eighth more; never more
+	// than maxPrealloc rows on its word alone (stale statistics can be
+	// far out), beyond which the slices double as they fill.
+	return int(min(n+n/8, maxPrealloc))
 }
+
+// maxPrealloc is the most rows a side is given room for before it is
+// read.
+const maxPrealloc = 2_000_000
+
+// maxRows is the most rows a side may have in one run: rows are numbered
+// by int32 and their octets found by uint32 offsets. Reconcile's pieces
+// keep a run far below it.
+const maxRows = 1 << 30
+
+var errTooMany = fmt.Errorf("recon: more than %d rows or 4 GiB of octets on one side of a run: cut the range smaller", maxRows)
 
 func (x *blob) bytes(r ref) []byte { return x.b[r.off : r.off+r.n : r.off+r.n] }
 
@@ -207,7 +228,7 @@ func loadAccts(ctx context.Context, q querier, lo, hi int64) (*accts, error) {
 		return nil, fmt.Errorf("recon: background sessions: %w", err)
 	}
 	defer rows.Close()
-	s := &accts{users: make(map[string]int32, n/8), rows: make([]acct, 0, n), blob: blob{make([]byte, 0, 8*n)}}
+	s := &accts{users: make(map[string]int32, n/8), rows: make([]acct, 0, n), blob: blob{b: make([]byte, 0, 8*n)}}
 	user := make([]int32, 0, n) // each row's user, -1 for none (a NULL user or start joins nothing)
 	var d decoder
 	for rows.Next() {
@@ -238,6 +259,9 @@ func loadAccts(ctx context.Context, q querier, lo, hi int64) (*accts, error) {
 		}
 		s.rows = append(grow(s.rows, 1), r)
 		user = append(grow(user, 1), u)
+		if len(s.rows) > maxRows || s.blob.full {
+			return nil, errTooMany
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("recon: background sessions: %w", err)
@@ -362,7 +386,7 @@ func loadBills(ctx context.Context, q querier, lo, hi int64, n int) (*bills, err
 	}
 	defer rows.Close()
 	s := &bills{gws: newTable(), statuses: newTable(), tariffs: newTable(), verified: -1,
-		rows: make([]billRow, 0, n), blob: blob{make([]byte, 0, 32*n)}, fp: fingerprint{maphash.MakeSeed()}}
+		rows: make([]billRow, 0, n), blob: blob{b: make([]byte, 0, 32*n)}, fp: fingerprint{maphash.MakeSeed()}}
 	var d decoder
 	for rows.Next() {
 		d.vals = rows.RawValues()
@@ -388,6 +412,9 @@ func loadBills(ctx context.Context, q querier, lo, hi int64, n int) (*bills, err
 			return nil, d.err
 		}
 		s.rows = append(grow(s.rows, 1), b)
+		if len(s.rows) > maxRows || s.blob.full {
+			return nil, errTooMany
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("recon: bills: %w", err)
