@@ -308,9 +308,10 @@ func cmdReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs, c := newFlags("reconcile -from TIME -to TIME [flags]", `Judges every bill and every background session (radacct) whose stop time
 is in [from, to), and every break in a gateway's chain there, replacing
 the verdicts of that range: running it again gives the same verdicts. A
-range of more than two hours is judged as two pieces at once, each in its
-own transaction; if the run fails, run it again. Tolerances and the match
-window come from the config.
+range with more background sessions than piece_sessions (a million) is
+judged in pieces of about as many, one after another, each in its own
+transaction; if the run fails, run it again. Tolerances, the match
+window and piece_sessions come from the config.
 TIME is RFC 3339 (2024-03-01T10:00:00Z), a date (2024-03-01, UTC), now,
 or -DURATION before now (-24h).`, stderr)
 	fromS := fs.String("from", "", "start of the range (included)")

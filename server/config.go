@@ -67,6 +67,10 @@ type Config struct {
 	// MissingScope (missing_scope): "all" background sessions without a
 	// bill are missing bills, or only those of "billed" users (all).
 	MissingScope string
+	// PieceSessions (piece_sessions): an on-demand range with more
+	// background sessions than this is judged in pieces of about as many,
+	// to bound memory (1000000: RSS near 460 MB; 0 = the default).
+	PieceSessions int
 
 	// ListenHTTP (listen_http) serves the API, dashboard and metrics
 	// ("" = off; default "127.0.0.1:8080").
@@ -260,6 +264,13 @@ func (c *Config) set(key, val string) error {
 			return fmt.Errorf("missing_scope %q: want all or billed", val)
 		}
 		c.MissingScope = val
+	case "piece_sessions":
+		if err := num(&c.PieceSessions); err != nil {
+			return err
+		}
+		if c.PieceSessions < 1000 {
+			return fmt.Errorf("piece_sessions %d: want at least 1000", c.PieceSessions)
+		}
 	case "listen_http":
 		c.ListenHTTP = val
 	case "api_token":

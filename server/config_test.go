@@ -33,7 +33,7 @@ func TestParseReferenceConfig(t *testing.T) {
 		},
 		QueueSize: 32768, BatchMax: 2048, BatchWait: 2 * time.Millisecond, Committers: 2, DupTTL: 5 * time.Second, GatewayRefresh: 5 * time.Second,
 		ReconcileInterval: time.Minute, Grace: 15 * time.Minute, MatchWindow: 15 * time.Minute,
-		ToleranceSeconds: 2, ToleranceBasisPoints: 50, MissingScope: "all",
+		ToleranceSeconds: 2, ToleranceBasisPoints: 50, MissingScope: "all", PieceSessions: 1_000_000,
 		ListenHTTP: "127.0.0.1:8080", APITokenFile: "/etc/billd/token", DriftBasisPoints: 100, DriftMinBills: 20,
 		MonthsAhead: 3,
 	}
@@ -56,6 +56,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"just words\n", 1, "key = value"},
 		{"reconcile = maybe\n", 1, "true or false"},
 		{"queue_size = -3\n", 1, "non-negative"},
+		{"piece_sessions = 10\n", 1, "at least 1000"},
 	} {
 		_, err := server.ParseConfig(strings.NewReader(tc.in))
 		var pe *server.ParseError

@@ -38,12 +38,13 @@ type Billd struct {
 // ReconConfig is the reconciliation part of cfg.
 func (cfg *Config) ReconConfig() recon.Config {
 	return recon.Config{
-		Window:       cfg.MatchWindow,
-		Grace:        cfg.Grace,
-		Interval:     cfg.ReconcileInterval,
-		Tolerance:    recon.Tolerance{Seconds: cfg.ToleranceSeconds, Octets: cfg.ToleranceOctets, BasisPoints: cfg.ToleranceBasisPoints},
-		MissingScope: cfg.MissingScope,
-		Instance:     cfg.Instance,
+		Window:        cfg.MatchWindow,
+		Grace:         cfg.Grace,
+		Interval:      cfg.ReconcileInterval,
+		Tolerance:     recon.Tolerance{Seconds: cfg.ToleranceSeconds, Octets: cfg.ToleranceOctets, BasisPoints: cfg.ToleranceBasisPoints},
+		MissingScope:  cfg.MissingScope,
+		PieceSessions: cfg.PieceSessions,
+		Instance:      cfg.Instance,
 	}
 }
 
