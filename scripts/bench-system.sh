@@ -132,8 +132,9 @@ mem=$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 	echo "  Access-Requests (gatewayd's Authorize-Only, nasd's CHAP) and an Accounting-Start at FreeRADIUS; setup p50 $(num "$s_p50") ms."
 	echo "bill ingest: radclient -p 256 sends $(num "$bills") Accounting-Request Stops to each; billd verifies each bill's Ed25519"
 	echo "  signature and answers after a synchronous commit; FreeRADIUS inserts into radacct with rlm_sql."
-	echo "reconciliation: each side holds $(num "$sessions") sessions; billd matches each bill, judges it (in SQL from ingest's price"
-	echo "  where the two sides agree, else in Go with rfc/tariff) and writes its verdict; re-run of the same range $(sec "$r_rerun")."
+	echo "reconciliation: each side holds $(num "$sessions") sessions; billd reads both, matches each bill, judges it (from"
+	echo "  ingest's price where the two sides agree, else with rfc/tariff) and writes its verdict; medians of three runs, the"
+	echo "  join's too; re-run of the same range $(sec "$r_rerun")."
 	echo "  The same join counted: $(sec "$r_count") ($(ratio "$r_ours" "$r_count")); into a temporary table: $(sec "$r_temp") ($(ratio "$r_ours" "$r_temp"))."
 	if ((relay)); then
 		echo

@@ -14,8 +14,9 @@
 //     duplicate cache, Ed25519 signature checks in batches, pricing on
 //     arrival, a bounded queue, answers only after a synchronous group
 //     commit);
-//   - recon: set-based matching of bills to radacct and the verdicts,
-//     continuous (watermark, grace) and on demand (recon/sql.go);
+//   - recon: matching of bills to radacct and the verdicts, both tables
+//     read set-wise and joined in billd, continuous (watermark, grace)
+//     and on demand;
 //   - report and web: the JSON API, CSV, dashboard and metrics.
 //
 // # Decisions
@@ -73,8 +74,8 @@
 // (billd.matches) and its figures read through it from the bill and the
 // radacct row (the view billd.verdicts_all); every other verdict is a row
 // of billd.verdicts with the figures as judged. Ingest prices each bill
-// on arrival (bills.self_charge), so matches are judged in SQL and only
-// the others priced again in Go (docs/decisions.md).
+// on arrival (bills.self_charge), so matches are found from that price
+// and only the others priced again (docs/decisions.md).
 //
 // Accounting-Response Message-Authenticator. No RFC says over which
 // Authenticator it is computed; rfc/radiusx signs it over sixteen zeros,
