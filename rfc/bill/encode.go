@@ -176,11 +176,15 @@ func (b *Bill) UnmarshalBinary(data []byte) error {
 
 	rest := data[fixedLen:]
 	for _, s := range [...]*string{&nb.GatewayID, &nb.SessionID, &nb.UserName, &nb.TariffID, &nb.Currency} {
-		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
+		if len(rest) < 1 {
 			return io.ErrUnexpectedEOF
 		}
-		*s = string(rest[1 : 1+rest[0]])
-		rest = rest[1+rest[0]:]
+		n := 1 + int(rest[0]) // in int: 1+rest[0] in byte wraps to 0 for a length of 255
+		if len(rest) < n {
+			return io.ErrUnexpectedEOF
+		}
+		*s = string(rest[1:n])
+		rest = rest[n:]
 	}
 	if len(rest) < SignatureSize {
 		return io.ErrUnexpectedEOF
