@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 
-	"github.com/edgebill/edgebill/internal/testenv"
 	"github.com/edgebill/edgebill/lab"
 	"github.com/edgebill/edgebill/rfc/radiusx"
 	"github.com/edgebill/edgebill/rfc/radiusx/ebattr"
@@ -45,20 +43,7 @@ func start(t *testing.T, cfg ingest.Config, setup ...func(*store.Store, *lab.Pos
 	ctx := context.Background()
 	// billd's database holds FreeRADIUS's schema too (radacct, and
 	// radgroupreply where tariffs come from).
-	if _, err := os.Stat(lab.StockSchemaSQL); err != nil {
-		testenv.Missing(t, "FreeRADIUS's Postgres schema (Debian's freeradius-postgresql): "+err.Error())
-	}
-	if err := pg.ExecFile(ctx, lab.StockSchemaSQL); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, pg.URL, store.Options{}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	st := billtest.Store(t, pg, 1)
 	gw := billtest.NewGateway("gw-1")
 	if err := st.AddGateway(ctx, store.Gateway{ID: gw.ID, PublicKey: gw.Pub, Secret: gw.Secret}, false); err != nil {
 		t.Fatal(err)

@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/edgebill/edgebill/lab"
-	"github.com/edgebill/edgebill/server/store"
+	"github.com/edgebill/edgebill/server/internal/billtest"
 )
 
 // sqlReference is the matching as set-based SQL, the form it had before
@@ -64,17 +63,7 @@ func TestMatcherAgreesWithSQL(t *testing.T) {
 	t.Parallel()
 	pg := lab.StartPostgres(t, &lab.PostgresOptions{NoFsync: true})
 	ctx := context.Background()
-	if err := pg.ExecFile(ctx, lab.StockSchemaSQL); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, pg.URL, store.Options{}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	st := billtest.Store(t, pg, 1)
 	base := time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
 	if err := st.EnsurePartitions(ctx, base.Add(-24*time.Hour), base.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)

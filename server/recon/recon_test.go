@@ -38,17 +38,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	pg := lab.StartPostgres(t, &lab.PostgresOptions{NoFsync: true})
 	ctx := context.Background()
-	if err := pg.ExecFile(ctx, lab.StockSchemaSQL); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, pg.URL, store.Options{}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	st := billtest.Store(t, pg, 1)
 	// The plan as the ISP's RADIUS hands it out; billd takes it from there.
 	if err := pg.Exec(ctx, fmt.Sprintf(`INSERT INTO radgroupreply (groupname, attribute, op, value) VALUES ('plan-a', 'EdgeBill-Tariff', ':=', '%s')`, planTariff)); err != nil {
 		t.Fatal(err)

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
-
 	"github.com/edgebill/edgebill/lab"
 	"github.com/edgebill/edgebill/rfc/bill"
 	"github.com/edgebill/edgebill/server/internal/billtest"
@@ -20,19 +18,7 @@ import (
 func open(t *testing.T) (*store.Store, *lab.Postgres) {
 	t.Helper()
 	pg := lab.StartPostgres(t, &lab.PostgresOptions{NoFsync: true})
-	ctx := context.Background()
-	if err := pg.ExecFile(ctx, lab.StockSchemaSQL); err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(ctx, pg.URL, store.Options{}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	if _, err := s.Migrate(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	return s, pg
+	return billtest.Store(t, pg, 2), pg
 }
 
 func TestMigrateTwice(t *testing.T) {
