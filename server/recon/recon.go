@@ -152,9 +152,8 @@ type Result struct {
 	From, To time.Time
 	Counts   map[Kind]int
 	Took     time.Duration
-	// Judged is how many bills were judged in Go (Judge, rfc/tariff):
-	// those SQL could not find matches; the matches ingest priced are
-	// judged in SQL.
+	// Judged is how many bills went through Judge (rfc/tariff): those
+	// not found matches from ingest's price alone.
 	Judged int
 	// Steps is how long each step took, summed over the pieces: delete,
 	// bills (reading them; accts, reading the background sessions at the
