@@ -1,11 +1,13 @@
 package recon
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -205,6 +207,32 @@ type accts struct {
 	order []int32
 }
 
+func (s *accts) byEnd(x, y int32) int { return cmp.Compare(s.rows[x].end, s.rows[y].end) }
+
+// group numbers rows 0..n-1 by key (0..keys-1; a negative key leaves the
+// row out), a counting sort: rows of key k are order[first[k]:first[k+1]],
+// in row order.
+func group(n, keys int, key func(i int) int32) (first, order []int32) {
+	first = make([]int32, keys+1)
+	for i := range n {
+		if k := key(i); k >= 0 {
+			first[k+1]++
+		}
+	}
+	for k := 1; k <= keys; k++ {
+		first[k] += first[k-1]
+	}
+	order = make([]int32, first[keys])
+	next := append([]int32(nil), first[:keys]...)
+	for i := range n {
+		if k := key(i); k >= 0 {
+			order[next[k]] = int32(i)
+			next[k]++
+		}
+	}
+	return first, order
+}
+
 func (s *accts) of(user string) []int32 {
 	u, ok := s.users[user]
 	if !ok {
@@ -266,31 +294,12 @@ func loadAccts(ctx context.Context, q querier, lo, hi int64) (*accts, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("recon: background sessions: %w", err)
 	}
-	// Each user's sessions together (a counting sort by user), then in
-	// order of their end.
-	s.first = make([]int32, len(s.users)+1)
-	for _, u := range user {
-		if u >= 0 {
-			s.first[u+1]++
-		}
-	}
-	for i := 1; i < len(s.first); i++ {
-		s.first[i] += s.first[i-1]
-	}
-	s.order = make([]int32, s.first[len(s.first)-1])
-	next := append([]int32(nil), s.first[:len(s.users)]...)
-	for i, u := range user {
-		if u >= 0 {
-			s.order[next[u]] = int32(i)
-			next[u]++
-		}
-	}
+	// Each user's sessions together, in order of their end.
+	s.first, s.order = group(len(user), len(s.users), func(i int) int32 { return user[i] })
 	for u := range len(s.users) {
 		l := s.order[s.first[u]:s.first[u+1]]
-		for k := 1; k < len(l); k++ { // insertion sort: a user has few sessions in a range, read nearly in order
-			for j := k; j > 0 && s.rows[l[j]].end < s.rows[l[j-1]].end; j-- {
-				l[j], l[j-1] = l[j-1], l[j]
-			}
+		if !slices.IsSortedFunc(l, s.byEnd) { // they are read nearly in order
+			slices.SortFunc(l, s.byEnd)
 		}
 	}
 	return s, nil

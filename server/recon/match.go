@@ -32,7 +32,9 @@ import (
 //   - a gateway's bills in chain order are (sequence, received, bill id,
 //     stop time): a bill repeating its predecessor's sequence is a
 //     duplicate, one that does not simply follow it is looked at again
-//     against the whole table (sqlChain).
+//     against the whole table (side.go).
+//
+// TestMatcherAgreesWithSQL holds these rules to the SQL they had.
 
 // matcher is one run's two sides.
 type matcher struct {
@@ -159,22 +161,8 @@ func (m *matcher) claimBetter(x, y *billRow) bool {
 // breaks.
 func (m *matcher) chain() {
 	bs := m.b.rows
-	// Each gateway's bills together (a counting sort by gateway), then in
-	// chain order.
-	first := make([]int32, len(m.b.gws.names)+1)
-	for i := range bs {
-		first[bs[i].gw+1]++
-	}
-	for g := 1; g < len(first); g++ {
-		first[g] += first[g-1]
-	}
-	order := make([]int32, len(bs))
-	next := append([]int32(nil), first[:len(first)-1]...)
-	for i := range bs {
-		g := bs[i].gw
-		order[next[g]] = int32(i)
-		next[g]++
-	}
+	// Each gateway's bills together, then in chain order.
+	first, order := group(len(bs), len(m.b.gws.names), func(i int) int32 { return bs[i].gw })
 	for g := range len(first) - 1 {
 		l := order[first[g]:first[g+1]]
 		slices.SortFunc(l, func(x, y int32) int {
