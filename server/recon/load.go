@@ -387,8 +387,9 @@ const sqlBills = `SELECT gateway_id, bill_id, stop_time, start_time, sequence, h
 	subscriber_mac, pppoe_session_id, session_ms, input_octets, output_octets, charge, self_charge, tariff_id, tariff_version
 FROM billd.bills WHERE stop_time >= $1 AND stop_time < $2`
 
-// loadBills reads the bills stopping in [lo, hi), into room for n.
-func loadBills(ctx context.Context, q querier, lo, hi int64, n int) (*bills, error) {
+// loadBills reads the bills stopping in [lo, hi).
+func loadBills(ctx context.Context, q querier, lo, hi int64) (*bills, error) {
+	n := estimate(ctx, q, sqlBills, fromMicros(lo), fromMicros(hi))
 	rows, err := q.Query(ctx, sqlBills, pgx.QueryResultFormats{pgx.BinaryFormatCode}, fromMicros(lo), fromMicros(hi))
 	if err != nil {
 		return nil, fmt.Errorf("recon: bills: %w", err)

@@ -108,7 +108,7 @@ func TestMatcherAgreesWithSQL(t *testing.T) {
 		w := window.Microseconds()
 		// Half the seeds find best in two halves at once, as a large run does.
 		m := &matcher{from: from.UnixMicro(), to: to.UnixMicro(), window: w, split: []int{0, 16}[seed%2]}
-		if m.b, err = loadBills(ctx, conn, m.from-2*w, m.to+2*w, 0); err != nil {
+		if m.b, err = loadBills(ctx, conn, m.from-2*w, m.to+2*w); err != nil {
 			t.Fatal(err)
 		}
 		if m.a, err = loadAccts(ctx, conn, m.from-3*w, m.to+3*w); err != nil {

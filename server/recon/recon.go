@@ -410,7 +410,7 @@ func (e *Engine) reconcile(ctx context.Context, from, to time.Time, mode string,
 			a, err := loadAccts(ctx, side, m.from-3*w, m.to+3*w)
 			acctsc <- loaded{a, time.Since(t), err}
 		}()
-		m.b, err = loadBills(ctx, tx, m.from-2*w, m.to+2*w, estimate(ctx, tx, sqlBills, fromMicros(m.from-2*w), fromMicros(m.to+2*w)))
+		m.b, err = loadBills(ctx, tx, m.from-2*w, m.to+2*w)
 		if err != nil {
 			<-acctsc
 			return err
@@ -609,11 +609,7 @@ func (e *Engine) judge(m *matcher, now time.Time, tariffs Tariffs, out chan<- []
 		out <- pairs
 	}
 	for k, s := range sums {
-		d := j.days.get(dayKey{fromMicros(k.day), m.b.gws.names[k.gw], Match})
-		d.n += s.n
-		d.billCharge += s.billCharge
-		d.acctCharge += s.acctCharge
-		d.acctOctets += s.acctOctets
+		j.days.get(dayKey{fromMicros(k.day), m.b.gws.names[k.gw], Match}).add(s, 1)
 		j.counts[Match] += int(s.n)
 	}
 	j.took = time.Since(start)
@@ -643,16 +639,13 @@ type verdictRec struct {
 	at                        time.Time
 }
 
-// verdictSource feeds COPY from a slice of records it keeps between
-// chunks; Values hands out pointers into the current record, so a row
-// costs no allocation.
+// verdictSource feeds COPY from a slice of records; Values hands out
+// pointers into the current record, so a row costs no allocation.
 type verdictSource struct {
 	recs []verdictRec
 	i    int
 	vals [26]any
 }
-
-func (s *verdictSource) reset() { s.recs, s.i = s.recs[:0], 0 }
 
 func i8(v int64, ok bool) pgtype.Int8 { return pgtype.Int8{Int64: v, Valid: ok} }
 
@@ -703,8 +696,6 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
-
-func derefTime(p *time.Time) time.Time { return deref(p) }
 
 // watermarkName is the continuous reconciliation's row in billd.watermark.
 const watermarkName = "continuous"
@@ -836,14 +827,7 @@ func (h daySums) scan(rows pgx.Rows, err error) func(sign int64, counts map[Kind
 				return err
 			}
 			k.kind = Kind(kind)
-			s := h.get(k)
-			s.n += sign * d.n
-			s.billCharge += sign * d.billCharge
-			s.acctCharge += sign * d.acctCharge
-			s.acctOctets += sign * d.acctOctets
-			s.diffSeconds += sign * d.diffSeconds
-			s.diffOctets += sign * d.diffOctets
-			s.diffCharge += sign * d.diffCharge
+			h.get(k).add(&d, sign)
 			if counts != nil {
 				counts[k.kind] += int(d.n)
 			}
@@ -855,15 +839,19 @@ func (h daySums) scan(rows pgx.Rows, err error) func(sign int64, counts map[Kind
 // add adds the sums of t.
 func (h daySums) add(t daySums) {
 	for k, d := range t {
-		s := h.get(k)
-		s.n += d.n
-		s.billCharge += d.billCharge
-		s.acctCharge += d.acctCharge
-		s.acctOctets += d.acctOctets
-		s.diffSeconds += d.diffSeconds
-		s.diffOctets += d.diffOctets
-		s.diffCharge += d.diffCharge
+		h.get(k).add(d, 1)
 	}
+}
+
+// add adds t's sums to s (sign 1) or takes them away (sign -1).
+func (s *daySum) add(t *daySum, sign int64) {
+	s.n += sign * t.n
+	s.billCharge += sign * t.billCharge
+	s.acctCharge += sign * t.acctCharge
+	s.acctOctets += sign * t.acctOctets
+	s.diffSeconds += sign * t.diffSeconds
+	s.diffOctets += sign * t.diffOctets
+	s.diffCharge += sign * t.diffCharge
 }
 
 func (h daySums) addVerdict(p *Pair, v *Verdict) {

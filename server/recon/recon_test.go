@@ -294,8 +294,6 @@ func byUser(rows []row) map[string]string {
 	return m
 }
 
-func i64(v int64) *int64 { return &v }
-
 func TestReconcilePlantedCases(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
