@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -426,16 +427,25 @@ func (e *env) stoppedRow(user string, sid uint16, since time.Time, within time.D
 	return rows[0]
 }
 
-func (e *env) query(sql string, args ...any) []acctRow {
+// db gives a query 10 seconds on a connection of its own to the ISP's
+// Postgres; the test fails if it cannot connect.
+func (e *env) db() (context.Context, *pgx.Conn, func()) {
 	t := e.t
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	c, err := e.top.PG.Connect(ctx)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer c.Close(ctx)
+	return ctx, c, func() { c.Close(ctx); cancel() }
+}
+
+func (e *env) query(sql string, args ...any) []acctRow {
+	t := e.t
+	t.Helper()
+	ctx, c, done := e.db()
+	defer done()
 	rows, err := c.Query(ctx, sql, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -459,13 +469,8 @@ func (e *env) query(sql string, args ...any) []acctRow {
 func (e *env) scalar(sql string, args ...any) int64 {
 	t := e.t
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := e.top.PG.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	ctx, c, done := e.db()
+	defer done()
 	var n int64
 	if err := c.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		t.Fatal(err)
@@ -478,13 +483,8 @@ func (e *env) scalar(sql string, args ...any) int64 {
 func (e *env) planTariff(user string) *tariff.Tariff {
 	t := e.t
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := e.top.PG.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	ctx, c, done := e.db()
+	defer done()
 	var text string
 	if err := c.QueryRow(ctx, `SELECT r.value FROM radusergroup g JOIN radgroupreply r ON r.groupname = g.groupname
 		WHERE g.username = $1 AND r.attribute = 'EdgeBill-Tariff'`, user).Scan(&text); err != nil {
