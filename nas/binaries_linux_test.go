@@ -3,7 +3,6 @@
 package nas_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,7 +59,7 @@ tick = 20ms
 	if out := run(t, l.isp, 10*time.Second, "", nasdBin, "check", "-config", conf); !strings.Contains(out, "ok (interface \"eth0\", auth pap)") {
 		t.Fatalf("nasd check: %s", out)
 	}
-	var nasdLog syncBuffer
+	var nasdLog testenv.Buffer
 	// RADIUS and the interim from flags, the rest from the file.
 	cmd := exec.Command("ip", "netns", "exec", l.isp.Name, nasdBin, "-config", conf, "-log-level", "info",
 		"-radius-auth", l.fr.AuthAddr, "-radius-acct", l.fr.AcctAddr, "-radius-secret", l.fr.NASSecret, "-set", "interim_override=1s")
@@ -140,23 +138,4 @@ tick = 20ms
 	if !strings.Contains(nasdLog.String(), "nasd stopped") {
 		t.Fatalf("nasd log:\n%s", nasdLog.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer a child process writes while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

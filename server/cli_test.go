@@ -6,10 +6,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgebill/edgebill/internal/testenv"
 	"github.com/edgebill/edgebill/lab"
 	"github.com/edgebill/edgebill/server"
 )
@@ -71,7 +71,7 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var errb syncBuffer
+	var errb testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- server.Main(ctx, []string{"serve", "-database", pg.URL, "-listen-acct", "127.0.0.1:0", "-listen-http", "127.0.0.1:0",
@@ -122,23 +122,4 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(errb.String(), "reconciled") {
 		t.Errorf("no continuous reconciliation in the log:\n%s", errb.String())
 	}
-}
-
-// syncBuffer is a strings.Builder safe for the server's logger and the
-// test to use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,7 +144,7 @@ listen = %s
 	b.ResetTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), blast+30*time.Second)
 	defer cancel()
-	var out syncBuffer
+	var out testenv.Buffer
 	dial := exec.CommandContext(ctx, "ip", "netns", "exec", gen.Name, bins[pkgBlast], "dial", "-i", "eth0",
 		"-pap", "bench:bench-pw", "-size", strconv.Itoa(size), "-duration", blast.String())
 	dial.Stdout, dial.Stderr = &out, &out
@@ -295,23 +293,4 @@ func startAuthServer(tb testing.TB, ns *lab.Netns, secret, tariffText string) st
 	}()
 	tb.Cleanup(func() { c.Close(); <-done })
 	return c.LocalAddr().String()
-}
-
-// syncBuffer is a bytes.Buffer a child process writes while the test
-// may read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

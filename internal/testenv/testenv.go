@@ -1,7 +1,8 @@
 // Package testenv decides what a test does when something it needs from
 // the machine (root, a binary, Postgres, FreeRADIUS) is missing: skip
 // with a clear reason on a developer's laptop, fail loudly when
-// EDGEBILL_REQUIRE_ALL=1 (as .ci/run sets it). It lives in internal/
+// EDGEBILL_REQUIRE_ALL=1 (as .ci/run sets it); and it holds the small
+// helpers every product's tests share (Buffer). It lives in internal/
 // because every product's tests use it and it is no wire contract.
 package testenv
 
